@@ -1,0 +1,40 @@
+"""Developer sessions. They use the project's .venv (made by bundles/install.sh) because the
+tests need root, a compiled pyrunc and the busybox rootfs; nox only sequences the steps."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["lint", "typecheck", "tests", "spec_tests"]
+
+PY = ".venv/bin/python"
+
+
+def _setup(session: nox.Session) -> None:
+    session.run("sh", "bundles/install.sh", external=True)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    _setup(session)
+    session.run(".venv/bin/ruff", "check", "pyrunc", "tests", "spec-tests", "native",
+                "noxfile.py", "setup.py", external=True)
+
+
+@nox.session(python=False)
+def typecheck(session: nox.Session) -> None:
+    _setup(session)
+    session.run(".venv/bin/mypy", external=True)
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    _setup(session)
+    session.run(PY, "-m", "pytest", "tests", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def spec_tests(session: nox.Session) -> None:
+    _setup(session)
+    session.run(PY, "-m", "pytest", "spec-tests", *session.posargs, external=True)

@@ -1,0 +1,1 @@
+"""One module per command: ``main(opts, **args) -> exit status``; imported only when used."""

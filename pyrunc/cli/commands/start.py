@@ -1,0 +1,12 @@
+"""pyrunc start: run the user process of a created container."""
+
+from __future__ import annotations
+
+from pyrunc.cli.invoke import GlobalOptions
+
+
+def main(opts: GlobalOptions, container_id: str) -> int:
+    from pyrunc import lifecycle
+
+    lifecycle.start(opts, container_id)
+    return 0

@@ -1,0 +1,16 @@
+"""pyrunc validate: check a bundle's config.json, like ``oci-runtime-tool validate``."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyrunc.cli.invoke import GlobalOptions
+
+
+def main(opts: GlobalOptions, bundle: str) -> int:
+    from pyrunc.config.load import load_bundle
+
+    load_bundle(os.path.abspath(bundle))
+    sys.stdout.write("config.json: valid\n")
+    return 0

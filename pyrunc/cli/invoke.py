@@ -1,0 +1,76 @@
+"""Run one command module with the parsed arguments; turn every failure into one log line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from pyrunc import log
+from pyrunc.errors import PyruncError
+
+
+@dataclass
+class GlobalOptions:
+    root: str | None = None
+    log: str | None = None
+    log_format: str = "text"
+    debug: bool = False
+    systemd_cgroup: bool = False
+    rootless: str = "auto"
+    criu: str = "criu"
+
+    def is_rootless(self) -> bool:
+        if self.rootless in ("true", "1"):
+            return True
+        if self.rootless in ("false", "0"):
+            return False
+        return os.geteuid() != 0
+
+    def state_root(self) -> str:
+        if self.root:
+            return os.path.abspath(self.root)
+        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+        if self.is_rootless() and runtime_dir:
+            return os.path.join(runtime_dir, "pyrunc")
+        return "/run/pyrunc"
+
+
+def version_text() -> str:
+    from pyrunc import SPEC_VERSION, __version__
+
+    return f"pyrunc version {__version__}\ncommit: none\nspec: {SPEC_VERSION}\n"
+
+
+def invoke(command: str, opts: GlobalOptions | None, args: dict[str, Any]) -> int:
+    """Run ``pyrunc.cli.commands.<command>.main(opts, **args)``; return the exit status."""
+    opts = opts or GlobalOptions()
+    if opts.log_format not in ("text", "json"):
+        log.configure(opts.log, "text", opts.debug)
+        log.error(f'--log-format: "{opts.log_format}" is not one of text, json')
+        return 1
+    log.configure(opts.log, opts.log_format, opts.debug)
+    try:
+        module = import_module(f"pyrunc.cli.commands.{command}")
+    except ModuleNotFoundError as err:
+        if err.name != f"pyrunc.cli.commands.{command}":
+            raise
+        log.error(f"{command}: not implemented yet")
+        return 1
+    try:
+        status = module.main(opts, **args)
+    except PyruncError as err:
+        for line in err.lines:
+            log.error(line)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # a bug: still one line for the caller, detail in the debug log
+        if opts.debug:
+            import traceback
+
+            log.debug(traceback.format_exc())
+        log.error(f"internal error: {type(err).__name__}: {err}")
+        return 1
+    return int(status or 0)

@@ -1,0 +1,1 @@
+"""The bundle's config.json: loading, schema validation and runtime checks."""

@@ -1,0 +1,76 @@
+"""Read a bundle's config.json and check it: the schema first, then what a runtime must add.
+
+The schema (pyrunc/config/schema, checked by validate.py) says what is well-formed; the
+runtime checks here say what can be run: a process to run, a root that exists, paths the
+spec requires to be absolute, no namespace listed twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pyrunc.errors import ConfigError
+
+CONFIG_FILE = "config.json"
+
+
+def read_config(bundle: str) -> dict[str, Any]:
+    path = os.path.join(bundle, CONFIG_FILE)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ConfigError([f"cannot read {path}: no such file"]) from None
+    except OSError as err:
+        raise ConfigError([f"cannot read {path}: {err.strerror}"]) from None
+    try:
+        doc = json.loads(data)
+    except ValueError as err:
+        raise ConfigError([f"invalid JSON: {err}"]) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(["(root): expected an object"])
+    return doc
+
+
+def runtime_problems(config: dict[str, Any], bundle: str) -> list[str]:
+    """What the schema cannot say but the runtime-spec requires of a config to create."""
+    found: list[str] = []
+    process = config.get("process")
+    if process is None:
+        found.append("process: required to create a container")
+    elif not str(process.get("cwd", "")).startswith("/"):
+        found.append(f'process.cwd: must be an absolute path, got "{process.get("cwd")}"')
+    root = config.get("root") or {}
+    root_path = root.get("path")
+    if not root_path:
+        found.append('root.path: required on Linux')
+    elif not os.path.isdir(os.path.join(bundle, root_path)):
+        found.append(f'root.path: "{root_path}" is not a directory')
+    linux = config.get("linux") or {}
+    seen: set[str] = set()
+    for i, ns in enumerate(linux.get("namespaces") or []):
+        if ns.get("type") in seen:
+            found.append(f'linux.namespaces[{i}].type: "{ns["type"]}" listed twice')
+        seen.add(ns.get("type", ""))
+    if (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in seen:
+        found.append("linux.uidMappings: mappings need a user namespace in linux.namespaces")
+    for kind, hooks in (config.get("hooks") or {}).items():
+        for i, hook in enumerate(hooks or []):
+            if not str(hook.get("path", "")).startswith("/"):
+                found.append(f'hooks.{kind}[{i}].path: must be absolute, got "{hook.get("path")}"')
+    return found
+
+
+def load_bundle(bundle: str) -> dict[str, Any]:
+    """The bundle's config, valid for ``create``; ConfigError lists every problem."""
+    config = read_config(bundle)
+    from pyrunc.config.validate import problems
+
+    found = problems(config)
+    if not found:
+        found = runtime_problems(config, bundle)
+    if found:
+        raise ConfigError(found)
+    return config

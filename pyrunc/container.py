@@ -1,0 +1,116 @@
+"""A container as the state store records it, and its status as the live system shows it.
+
+The status is never trusted from disk alone: the init may die without anyone calling pyrunc
+(the caller, conmon or a shim, reaps it). So the recorded pid and its start time (field 22 of
+/proc/<pid>/stat) are compared with the live process; a dead, zombie or reused pid reads as
+``stopped``. While the exec fifo exists the init is waiting for ``start``: ``created``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pyrunc import SPEC_VERSION
+
+EXEC_FIFO = "exec.fifo"  # must equal pyrunc.linux.launcher.EXEC_FIFO (not imported: hot path)
+
+
+def read_proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time) of a live process, or None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # comm (field 2) may contain spaces and parentheses: split after the last ')'
+    fields = data[data.rindex(b")") + 2 :].split()
+    return fields[0].decode(), int(fields[19])
+
+
+class Container:
+    """The recorded facts of one container (state.json) plus derived status."""
+
+    def __init__(self, doc: dict[str, Any], state_dir: str) -> None:
+        self.doc = doc
+        self.state_dir = state_dir
+
+    @classmethod
+    def new(cls, container_id: str, bundle: str, rootfs: str, config: dict[str, Any],
+            created: str, state_dir: str) -> Container:
+        return cls({
+            "id": container_id, "bundle": bundle, "rootfs": rootfs, "created": created,
+            "pid": 0, "start_time": 0, "phase": "creating",
+            "annotations": config.get("annotations") or {},
+            "config": config, "cgroup": {},
+        }, state_dir)
+
+    @property
+    def id(self) -> str:
+        return str(self.doc["id"])
+
+    @property
+    def pid(self) -> int:
+        return int(self.doc["pid"])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self.doc["config"]
+        return config
+
+    def init_alive(self) -> bool:
+        """Is the recorded init still the live, non-zombie process it was?"""
+        if self.pid <= 0:
+            return False
+        stat = read_proc_stat(self.pid)
+        return stat is not None and stat[0] not in "ZX" and stat[1] == self.doc["start_time"]
+
+    def status(self) -> str:
+        if self.doc["phase"] == "creating":
+            return "creating" if self.pid <= 0 or self.init_alive() else "stopped"
+        if not self.init_alive():
+            return "stopped"
+        if os.path.exists(os.path.join(self.state_dir, EXEC_FIFO)):
+            return "created"
+        if self.doc.get("cgroup"):
+            from pyrunc.linux import cgroups
+
+            if cgroups.is_frozen(self.doc["cgroup"]):
+                return "paused"
+        return "running"
+
+    def owner(self) -> str:
+        uid = os.stat(self.state_dir).st_uid
+        try:
+            import pwd
+
+            return pwd.getpwuid(uid).pw_name
+        except (KeyError, ImportError):
+            return str(uid)
+
+    def oci_state(self, status: str | None = None) -> dict[str, Any]:
+        """The runtime-spec state, with runc's extra fields, in runc's key order."""
+        status = status or self.status()
+        state: dict[str, Any] = {
+            "ociVersion": SPEC_VERSION,
+            "id": self.id,
+            "pid": self.pid if status != "stopped" else 0,
+            "status": status,
+            "bundle": self.doc["bundle"],
+            "rootfs": self.doc["rootfs"],
+            "created": self.doc["created"],
+            "owner": "",
+        }
+        if self.doc.get("annotations"):
+            state["annotations"] = self.doc["annotations"]
+        return state
+
+    def hook_state(self, status: str) -> dict[str, Any]:
+        """The state given to hooks on stdin: the runtime-spec fields only."""
+        state: dict[str, Any] = {
+            "ociVersion": SPEC_VERSION, "id": self.id, "status": status,
+            "pid": self.pid, "bundle": self.doc["bundle"],
+        }
+        if self.doc.get("annotations"):
+            state["annotations"] = self.doc["annotations"]
+        return state

@@ -1,0 +1,327 @@
+"""The container state machine: create, start, kill, delete (and run = create + start + wait).
+
+    creating --create--> created --start--> running --(init exits)--> stopped --delete--> gone
+
+Every transition holds the container's lock (state/store.py). ``create`` validates the bundle
+before anything touches the system and undoes everything it did if a later step fails: no
+state dir, cgroup, process or fd is left behind by a failed command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from pyrunc import log
+from pyrunc.cli.invoke import GlobalOptions
+from pyrunc.container import Container
+from pyrunc.errors import ConfigError, ContainerNotRunning, PyruncError
+from pyrunc.state.store import ContainerDir, StateStore, check_id, write_atomic
+
+
+def rfc3339_nano(ns: int) -> str:
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{frac:09d}Z"
+
+
+def store_for(opts: GlobalOptions) -> StateStore:
+    return StateStore(opts.state_root())
+
+
+def load(opts: GlobalOptions, container_id: str, lock: bool = True) -> tuple[ContainerDir,
+                                                                             Container]:
+    cdir = store_for(opts).open(container_id, lock=lock)
+    try:
+        return cdir, Container(cdir.read_state(), cdir.path)
+    except FileNotFoundError:
+        cdir.close()
+        from pyrunc.errors import ContainerNotFound
+
+        raise ContainerNotFound(container_id) from None
+
+
+def create(opts: GlobalOptions, container_id: str, bundle: str, *,
+           console_socket: str | None = None, pidfd_socket: str | None = None,
+           pid_file: str | None = None, no_pivot: bool = False, no_new_keyring: bool = False,
+           preserve_fds: int = 0) -> Container:
+    check_id(container_id)
+    bundle = os.path.abspath(bundle)
+    from pyrunc.config.load import load_bundle
+
+    config = load_bundle(bundle)
+    if preserve_fds < 0:
+        raise PyruncError("--preserve-fds: must not be negative")
+    if console_socket and not (config.get("process") or {}).get("terminal"):
+        raise PyruncError("--console-socket: process.terminal is false in config.json")
+    rootfs = os.path.join(bundle, config["root"]["path"])
+    cdir = store_for(opts).create(container_id)
+    container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
+                              rfc3339_nano(time.time_ns()), cdir.path)
+    try:
+        cdir.write_state(container.doc)
+        _launch(opts, cdir, container, console_socket=console_socket,
+                pidfd_socket=pidfd_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                preserve_fds=preserve_fds)
+        container.doc["phase"] = "created"
+        cdir.write_state(container.doc)
+        if pid_file:
+            write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
+    except BaseException:
+        _undo_create(cdir, container)
+        raise
+    finally:
+        cdir.close()
+    return container
+
+
+def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwargs: Any) -> None:
+    from pyrunc.linux import launcher
+    from pyrunc.linux.hooks import run_hooks
+
+    config = container.config
+    hooks = config.get("hooks") or {}
+
+    def on_namespaces_ready(pid: int) -> None:
+        from pyrunc.container import read_proc_stat
+
+        stat = read_proc_stat(pid)
+        container.doc["pid"], container.doc["start_time"] = pid, stat[1] if stat else 0
+        cgroup = _join_cgroup(opts, container, pid)
+        container.doc["cgroup"] = cgroup
+        cdir.write_state(container.doc)
+        state = container.hook_state("creating")
+        run_hooks("prestart", hooks.get("prestart"), state)
+        run_hooks("createRuntime", hooks.get("createRuntime"), state)
+
+    def hook_state(status: str) -> str:
+        return json.dumps(container.hook_state(status))
+
+    request = launcher.LaunchRequest(
+        container_id=container.id, bundle=container.doc["bundle"], config=config,
+        state_dir=cdir.path, **kwargs,
+    )
+    try:
+        launcher.launch(request, on_namespaces_ready, hook_state)
+    except launcher.LaunchError as err:
+        raise PyruncError(str(err)) from None
+    except ValueError as err:  # a plan encoder found a field it cannot honour
+        raise ConfigError([str(err)]) from None
+
+
+def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:
+    from pyrunc.linux import cgroups
+
+    return cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup)
+
+
+def _undo_create(cdir: ContainerDir, container: Container) -> None:
+    """Take back whatever a failed create did; the original error is what the caller sees."""
+    try:
+        if container.pid > 0 and container.init_alive():
+            _kill_and_wait(container)
+        if container.doc.get("cgroup"):
+            from pyrunc.linux import cgroups
+
+            cgroups.remove(container.doc["cgroup"])
+    finally:
+        cdir.remove()
+
+
+def start(opts: GlobalOptions, container_id: str) -> None:
+    cdir, container = load(opts, container_id)
+    with cdir:
+        status = container.status()
+        if status != "created":  # runc's wording
+            raise PyruncError("cannot start a container that has stopped" if status == "stopped"
+                              else f"cannot start an already {status} container")
+        from pyrunc.linux import launcher
+
+        try:
+            launcher.start(cdir.path, container.pid)
+        except launcher.LaunchError as err:
+            raise PyruncError(str(err)) from None
+        container.doc["phase"] = "running"
+        cdir.write_state(container.doc)
+        hooks = (container.config.get("hooks") or {}).get("poststart")
+        if hooks:
+            from pyrunc.linux.hooks import HookError, run_hooks
+
+            try:
+                run_hooks("poststart", hooks, container.hook_state("running"))
+            except HookError as err:
+                log.warning(str(err))
+
+
+def parse_signal(text: str) -> int:
+    import signal
+
+    name = text.upper()
+    if name.isdigit():
+        number = int(name)
+        if not 0 < number < signal.NSIG:
+            raise PyruncError(f'invalid signal "{text}"')
+        return number
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(getattr(signal, name))
+    except AttributeError:
+        if name.startswith("SIGRTMIN+") or name.startswith("SIGRTMAX-"):
+            base, _, offset = name[3:].partition("+" if "+" in name else "-")
+            if offset.isdigit():
+                value = (signal.SIGRTMIN + int(offset) if base == "RTMIN"
+                         else signal.SIGRTMAX - int(offset))
+                return int(value)
+        raise PyruncError(f'invalid signal "{text}"') from None
+
+
+def kill(opts: GlobalOptions, container_id: str, signal_text: str, all_processes: bool) -> None:
+    number = parse_signal(signal_text)
+    cdir, container = load(opts, container_id)
+    with cdir:
+        status = container.status()
+        if status == "stopped" or container.pid <= 0:
+            raise ContainerNotRunning
+        if all_processes:
+            for pid in container_pids(container):
+                _signal_pid(pid, number)
+            return
+        pidfd = _pidfd(container)
+        if pidfd is None:
+            raise ContainerNotRunning
+        try:
+            import signal
+
+            signal.pidfd_send_signal(pidfd, number)
+        except ProcessLookupError:
+            raise ContainerNotRunning from None
+        finally:
+            os.close(pidfd)
+
+
+def _pidfd(container: Container) -> int | None:
+    """A pidfd for the init, checked against the recorded start time (no pid reuse race)."""
+    try:
+        pidfd = os.pidfd_open(container.pid)
+    except ProcessLookupError:
+        return None
+    if not container.init_alive():  # checked after opening: the fd now pins this process
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _signal_pid(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except ProcessLookupError:
+        pass
+
+
+def container_pids(container: Container) -> list[int]:
+    """Every process of the container: its cgroup's, or those in the init's pid namespace."""
+    cgroup = container.doc.get("cgroup")
+    if cgroup:
+        from pyrunc.linux import cgroups
+
+        pids = cgroups.pids(cgroup)
+        if pids:
+            return pids
+    if container.pid <= 0:
+        return []
+    try:
+        ns = os.readlink(f"/proc/{container.pid}/ns/pid")
+    except OSError:
+        return []
+    if ns == os.readlink("/proc/self/ns/pid"):
+        return [container.pid]  # shares the host's pid namespace: only the init is known
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.readlink(f"/proc/{name}/ns/pid") == ns:
+                    found.append(int(name))
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def _kill_and_wait(container: Container, timeout: float = 10.0) -> None:
+    """SIGKILL the container's processes and wait until the init is gone."""
+    import select
+    import signal
+
+    pidfd = _pidfd(container)
+    if container.doc.get("cgroup"):
+        from pyrunc.linux import cgroups
+
+        cgroups.thaw(container.doc["cgroup"])
+    for pid in container_pids(container):
+        _signal_pid(pid, signal.SIGKILL)
+    if pidfd is None:
+        return
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        # a pidfd polls readable once the process has exited (reaped or not)
+        select.select([pidfd], [], [], timeout)
+        try:
+            os.waitpid(container.pid, os.WNOHANG)  # reap it if it is our child
+        except ChildProcessError:
+            pass
+    finally:
+        os.close(pidfd)
+
+
+def delete(opts: GlobalOptions, container_id: str, force: bool) -> None:
+    cdir, container = load(opts, container_id)
+    with cdir:
+        status = container.status()
+        if status in ("running", "paused") and not force:
+            raise PyruncError(
+                f"cannot delete container {container_id} that is not stopped: {status}"
+            )
+        if status != "stopped" or container_pids(container):
+            _kill_and_wait(container)
+        if container.doc.get("cgroup"):
+            from pyrunc.linux import cgroups
+
+            cgroups.remove(container.doc["cgroup"])
+        cdir.remove()
+        hooks = (container.config.get("hooks") or {}).get("poststop")
+        if hooks:
+            from pyrunc.linux.hooks import HookError, run_hooks
+
+            try:
+                run_hooks("poststop", hooks, container.hook_state("stopped"))
+            except HookError as err:
+                log.warning(str(err))
+
+
+def wait_exit_status(pid: int) -> int:
+    """Wait for our child, the container init; forward signals; 128+N for signal N."""
+    import signal
+
+    forwarded = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                 signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH)
+
+    def forward(signum: int, _frame: object) -> None:
+        _signal_pid(pid, signum)
+
+    for signum in forwarded:
+        signal.signal(signum, forward)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return 0
+        if os.WIFSIGNALED(status):
+            return 128 + os.WTERMSIG(status)
+        if os.WIFEXITED(status):
+            return os.WEXITSTATUS(status)

@@ -1,0 +1,73 @@
+"""Error and warning output: stderr, and the ``--log`` file in text or JSON.
+
+containerd's shim reads the last ``error`` line of the --log file to report why a command
+failed, so every error goes to both places with the same message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+_log_path: str | None = None
+_log_format = "text"
+_debug = False
+
+
+def configure(path: str | None, fmt: str, debug: bool) -> None:
+    global _log_path, _log_format, _debug
+    _log_path, _log_format, _debug = path or None, fmt, debug
+
+
+def _json_quote(s: str) -> str:
+    # json.dumps of a str without importing json (hot path); same escaping rules.
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif o < 0x20:
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\u{o:04x}"))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _write_file(level: str, msg: str) -> None:
+    if not _log_path:
+        return
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    if _log_format == "json":
+        line = f'{{"level":"{level}","msg":{_json_quote(msg)},"time":"{stamp}"}}\n'
+    else:
+        line = f"time={_json_quote(stamp)} level={level} msg={_json_quote(msg)}\n"
+    try:
+        fd = os.open(_log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+def error(msg: str) -> None:
+    sys.stderr.write(f"pyrunc: {msg}\n")
+    sys.stderr.flush()
+    _write_file("error", msg)
+
+
+def warning(msg: str) -> None:
+    sys.stderr.write(f"pyrunc: warning: {msg}\n")
+    sys.stderr.flush()
+    _write_file("warning", msg)
+
+
+def debug(msg: str) -> None:
+    if _debug:
+        _write_file("debug", msg)

@@ -1,0 +1,146 @@
+"""The state store: ``<root>/<id>/state.json``, written atomically, one lock per container.
+
+Atomic: state.json is written to a temp file in the same directory, fsync'ed, renamed over,
+so a reader never sees half a file even if pyrunc is killed mid-write. Locked: a command that
+changes a container holds ``flock(LOCK_EX)`` on the container's directory fd, so concurrent
+commands on one id serialize while different ids never wait on each other.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+from typing import Any
+
+from pyrunc.errors import ContainerNotFound, PyruncError
+
+STATE_FILE = "state.json"
+MAX_ID_BYTES = 1024
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+
+
+def check_id(container_id: str) -> None:
+    """runc's rules: non-empty, [A-Za-z0-9_+.-], not . or .., at most 1024 bytes.
+
+    With these, ``<root>/<id>`` can never name anything outside the root.
+    """
+    if not container_id:
+        raise PyruncError("container id cannot be empty")
+    if container_id in (".", "..") or not _ID_CHARS.issuperset(container_id):
+        raise PyruncError(f'invalid container id "{container_id}": only [A-Za-z0-9_+.-] allowed')
+    if len(container_id.encode()) > MAX_ID_BYTES:
+        raise PyruncError(f"invalid container id: longer than {MAX_ID_BYTES} bytes")
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix."""
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory or ".", f".{name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
+
+
+class ContainerDir:
+    """A container's state directory, locked for the lifetime of this object."""
+
+    def __init__(self, container_id: str, path: str, fd: int) -> None:
+        self.id = container_id
+        self.path = path
+        self.fd = fd
+
+    def read_state(self) -> dict[str, Any]:
+        with open(os.path.join(self.path, STATE_FILE), "rb") as f:
+            doc: dict[str, Any] = json.loads(f.read())
+        return doc
+
+    def write_state(self, doc: dict[str, Any]) -> None:
+        write_atomic(os.path.join(self.path, STATE_FILE), json.dumps(doc).encode(), 0o600)
+
+    def remove(self) -> None:
+        """Remove the directory and everything in it (we hold the lock; nobody else writes)."""
+        for name in os.listdir(self.path):
+            try:
+                os.unlink(os.path.join(self.path, name))
+            except IsADirectoryError:
+                import shutil
+
+                shutil.rmtree(os.path.join(self.path, name), ignore_errors=True)
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.path)
+        except FileNotFoundError:
+            pass
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the flock
+            self.fd = -1
+
+    def __enter__(self) -> ContainerDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StateStore:
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def _path(self, container_id: str) -> str:
+        check_id(container_id)
+        return os.path.join(self.root, container_id)
+
+    def create(self, container_id: str) -> ContainerDir:
+        """Make and lock the directory of a new container; a used id fails."""
+        path = self._path(container_id)
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        try:
+            os.mkdir(path, 0o711)
+        except FileExistsError:
+            raise PyruncError(f'container with id "{container_id}" already exists') from None
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return ContainerDir(container_id, path, fd)
+
+    def open(self, container_id: str, lock: bool = True) -> ContainerDir:
+        """Open (and by default lock) an existing container's directory."""
+        path = self._path(container_id)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ContainerNotFound(container_id) from None
+        if lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # A concurrent delete may have removed the dir while we waited for the lock.
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same or not os.path.exists(os.path.join(path, STATE_FILE)):
+                os.close(fd)
+                raise ContainerNotFound(container_id)
+        return ContainerDir(container_id, path, fd)
+
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            if err.errno == errno.ENOTDIR:
+                raise PyruncError(f"--root {self.root}: not a directory") from None
+            raise
+        return sorted(n for n in names if not n.startswith("."))

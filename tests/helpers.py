@@ -1,0 +1,63 @@
+"""Shared test helpers: run the real pyrunc CLI on real bundles."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+ROOTFS = REPO / "bundles" / "busybox" / "rootfs"
+SHARED = Path(os.environ.get("PYRUNC_SHARED", REPO.parent / "shared"))
+BUSYBOX_CONFIG = REPO / "bundles" / "busybox" / "config.json"
+
+
+def pyrunc_cmd() -> list[str]:
+    """The installed console script when there is one, else ``python -m pyrunc``."""
+    script = Path(sys.executable).parent / "pyrunc"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pyrunc"]
+
+
+class Runtime:
+    """pyrunc with a private --root, so tests never see each other's containers."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
+                 global_args: tuple[str, ...] = (), **kwargs: Any
+                 ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*pyrunc_cmd(), "--root", str(self.root), *global_args, *args],
+            input=input, capture_output=True, text=True, timeout=timeout, **kwargs,
+        )
+
+    def state(self, container_id: str) -> dict[str, Any]:
+        proc = self("state", container_id)
+        assert proc.returncode == 0, proc.stderr
+        state: dict[str, Any] = json.loads(proc.stdout)
+        return state
+
+    def ids(self) -> list[str]:
+        return sorted(os.listdir(self.root)) if self.root.exists() else []
+
+
+def busybox_config(args: list[str] | None = None, **process: Any) -> dict[str, Any]:
+    """bundles/busybox's config with other process args (and process fields)."""
+    config: dict[str, Any] = json.loads(BUSYBOX_CONFIG.read_text())
+    config = copy.deepcopy(config)
+    if args is not None:
+        config["process"]["args"] = args
+    config["process"].update(process)
+    config["root"]["path"] = str(ROOTFS)
+    return config
+
+
+def write_bundle(directory: Path, config: dict[str, Any]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(config, indent=2))
+    return directory
