@@ -41,6 +41,20 @@ def _mounts() -> dict[str, str]:
     return found
 
 
+def host_hierarchies() -> list[tuple[str, str]]:
+    """(directory name under the cgroup root, mount data) of each hierarchy; "" for cgroup2.
+
+    The data is what mounting that hierarchy again takes: its controllers ("cpu,cpuacct",
+    "name=systemd"), or "" for cgroup2.
+    """
+    found = []
+    for hierarchy, mountpoint in _mounts().items():
+        found.append((os.path.basename(mountpoint) if hierarchy else
+                      ("" if mountpoint == "/sys/fs/cgroup" else os.path.basename(mountpoint)),
+                      hierarchy))
+    return sorted(found)
+
+
 def _own_cgroups() -> dict[str, str]:
     """hierarchy -> pyrunc's own cgroup path in it, from /proc/self/cgroup."""
     own: dict[str, str] = {}
@@ -80,12 +94,32 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
     try:
         for hierarchy, directory in paths.items():
             os.makedirs(directory, exist_ok=True)
+            if "cpuset" in hierarchy.split(","):
+                _inherit_cpuset(mounts[hierarchy], directory)
             with open(os.path.join(directory, "cgroup.procs"), "w") as f:
                 f.write(str(pid))
     except OSError as err:
         remove(record)
         raise PyruncError(f"cgroup {directory}: {err.strerror}") from None
     return record
+
+
+def _inherit_cpuset(mountpoint: str, directory: str) -> None:
+    """A new v1 cpuset starts with no cpus or mems and refuses tasks (ENOSPC): copy the
+    parent's down each level we created, as runc does."""
+    relative = os.path.relpath(directory, mountpoint)
+    parent = mountpoint
+    for part in relative.split(os.sep):
+        current = os.path.join(parent, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            with open(os.path.join(current, name)) as f:
+                if f.read().strip():
+                    continue
+            with open(os.path.join(parent, name)) as f:
+                value = f.read().strip()
+            with open(os.path.join(current, name), "w") as f:
+                f.write(value)
+        parent = current
 
 
 def _primary(record: dict[str, Any]) -> str | None:

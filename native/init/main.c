@@ -1,0 +1,269 @@
+/* pyrunc-init: becomes the container's init. Exec'd by the runtime from a sealed memfd copy
+ * (so the container can never reach a writable runtime binary, CVE-2019-5736), given:
+ *   argv[1] sync socket fd, argv[2] plan fd, argv[3] state dir fd, argv[4] console socket fd or -1
+ *
+ * Stage 1 (this process): join and create namespaces, let the runtime write the id maps,
+ * then clone the container init with CLONE_PARENT, so that it is the runtime's child (the
+ * caller's, once `create` exits and it is re-parented to the subreaper), report its pid, exit.
+ * Stage 2 (the container init): wait for GO, mounts, createContainer hooks, console,
+ * pivot_root, process attributes, READY; block on the exec fifo until `start`;
+ * startContainer hooks; execve. No Python runs in any of these processes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "init.h"
+#include "sync.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+
+static int sync_fd = -1;
+
+static int send_msg(uint32_t type, const void *data, size_t len)
+{
+    char buf[8192];
+    if (len > sizeof buf - 4) len = sizeof buf - 4;
+    memcpy(buf, &type, 4);
+    if (len) memcpy(buf + 4, data, len);
+    return send(sync_fd, buf, 4 + len, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* Receive one message of `want`; payload into buf (NUL-terminated). */
+static int recv_msg(uint32_t want, char *buf, size_t buflen)
+{
+    ssize_t n;
+    do n = recv(sync_fd, buf, buflen - 1, 0); while (n < 0 && errno == EINTR);
+    if (n < 4) return fail("runtime went away");
+    uint32_t type;
+    memcpy(&type, buf, 4);
+    if (type != want) return fail("sync: expected message %u, got %u", want, type);
+    memmove(buf, buf + 4, (size_t)n - 4);
+    buf[n - 4] = '\0';
+    return (int)(n - 4);
+}
+
+static void die(void)
+{
+    send_msg(SYNC_ERROR, init_err, strlen(init_err));
+    _exit(1);
+}
+
+static void reset_signals(void)
+{
+    /* the runtime (Python) ignores SIGPIPE; an ignored signal would stay ignored across exec */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return fail_errno("lo: socket");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    close(s);
+    return rc < 0 ? fail_errno("bring lo up") : 0;
+}
+
+static const char *ns_name(uint32_t flag)
+{
+    switch (flag) {
+    case CLONE_NEWUSER: return "user"; case CLONE_NEWNS: return "mount";
+    case CLONE_NEWPID: return "pid"; case CLONE_NEWNET: return "network";
+    case CLONE_NEWUTS: return "uts"; case CLONE_NEWIPC: return "ipc";
+    case CLONE_NEWCGROUP: return "cgroup"; case CLONE_NEWTIME: return "time";
+    }
+    return "?";
+}
+
+static void join_namespaces(const struct plan *p)
+{
+    int fds[16];
+    /* open every path first: joining the mount namespace changes how paths resolve */
+    for (int i = 0; i < p->n_join; i++) {
+        fds[i] = open(p->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            fail_errno("linux.namespaces: %s namespace path %s", ns_name(p->ns_join[i].flag), p->ns_join[i].path);
+            die();
+        }
+    }
+    /* the user namespace first: it grants the rights to join the others */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < p->n_join; i++) {
+            int is_user = p->ns_join[i].flag == CLONE_NEWUSER;
+            if (is_user != (pass == 0)) continue;
+            if (setns(fds[i], (int)p->ns_join[i].flag) < 0) {
+                fail_errno("linux.namespaces: join %s namespace %s", ns_name(p->ns_join[i].flag),
+                           p->ns_join[i].path);
+                die();
+            }
+            close(fds[i]);
+        }
+}
+
+static void send_console(int console_fd, int master)
+{
+    int ptn = 0;
+    char name[64];
+    ioctl(master, TIOCGPTN, &ptn);
+    snprintf(name, sizeof name, "/dev/pts/%d", ptn);
+    struct iovec iov = { name, strlen(name) };
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    memset(cbuf, 0, sizeof cbuf);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                          .msg_controllen = sizeof cbuf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof(int));
+    if (sendmsg(console_fd, &msg, MSG_NOSIGNAL) < 0) {
+        fail_errno("send the pty master to --console-socket");
+        die();
+    }
+}
+
+static void container_init(const struct plan *p, int state_dir_fd, int console_fd)
+{
+    static char states[16384];
+    /* if the runtime dies before READY, so do we: nothing half-made survives */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int n = recv_msg(SYNC_GO, states, sizeof states);
+    if (n < 0) _exit(1);
+    const char *create_state = states;
+    const char *start_state = states + strlen(states) + 1;
+    if ((p->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
+        fail_errno("unshare the cgroup namespace");
+        die();
+    }
+    if (p->new_keyring)  /* a fresh session keyring, so keys never leak between containers */
+        syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
+    if (rootfs_prepare(p) < 0) die();
+    if (run_hooks("createContainer", &p->create_container, create_state) < 0) die();
+    if (p->terminal) {
+        int master, slave;
+        if (rootfs_console(p, &master, &slave) < 0) die();
+        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+            fail_errno("make the pty the controlling terminal");
+            die();
+        }
+        for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
+        close(slave);
+        send_console(console_fd, master);
+        close(master);
+    }
+    if (console_fd >= 0) close(console_fd);
+    if (rootfs_finalize(p) < 0) die();
+    if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
+        fail_errno("set hostname");
+        die();
+    }
+    if (p->domainname && setdomainname(p->domainname, strlen(p->domainname)) < 0) {
+        fail_errno("set domainname");
+        die();
+    }
+    static char exe[4096];
+    if (process_check_executable(p, exe, sizeof exe) < 0) die();
+    if (process_apply(p) < 0) die();
+    prctl(PR_SET_PDEATHSIG, 0);  /* from here on we outlive `create`, as we must */
+    send_msg(SYNC_READY, NULL, 0);
+    close(sync_fd);
+
+    /* Wait for `start`: open blocks until it opens the fifo for reading. */
+    int fifo;
+    do fifo = openat(state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC); while (fifo < 0 && errno == EINTR);
+    if (fifo < 0 || write(fifo, "0", 1) != 1) {
+        fprintf(stderr, "pyrunc-init: exec fifo: %s\n", strerror(errno));
+        _exit(1);
+    }
+    close(fifo);
+    close(state_dir_fd);
+    if (run_hooks("startContainer", &p->start_container, start_state) < 0) {
+        fprintf(stderr, "pyrunc-init: %s\n", init_err);
+        _exit(1);
+    }
+    /* only stdio and the preserved fds cross into the container (CVE-2024-21626) */
+    syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    process_exec(p, exe);
+    fprintf(stderr, "pyrunc-init: %s\n", init_err);
+    _exit(127);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "pyrunc-init: run by pyrunc only\n");
+        return 2;
+    }
+    sync_fd = atoi(argv[1]);
+    int plan_fd = atoi(argv[2]), state_dir_fd = atoi(argv[3]), console_fd = atoi(argv[4]);
+    reset_signals();
+    umask(0);
+    fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+    fcntl(state_dir_fd, F_SETFD, FD_CLOEXEC);
+    if (console_fd >= 0) fcntl(console_fd, F_SETFD, FD_CLOEXEC);
+
+    struct stat st;
+    if (fstat(plan_fd, &st) < 0) { fail_errno("plan"); die(); }
+    uint8_t *buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, plan_fd, 0);
+    close(plan_fd);
+    if (buf == MAP_FAILED) { fail_errno("plan"); die(); }
+    static struct plan plan;
+    if (parse_plan(&plan, buf, (size_t)st.st_size) < 0) die();
+    const struct plan *p = &plan;
+
+    join_namespaces(p);
+    if (p->ns_new & CLONE_NEWUSER) {
+        if (unshare(CLONE_NEWUSER) < 0) { fail_errno("unshare the user namespace"); die(); }
+        char buf2[64];
+        if (send_msg(SYNC_USERNS, NULL, 0) < 0 || recv_msg(SYNC_MAPS_DONE, buf2, sizeof buf2) < 0) die();
+        /* become root of the new namespace (when 0 is mapped) for what follows */
+        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+            fail_errno("become root in the user namespace (is 0 mapped?)");
+            die();
+        }
+    }
+    uint32_t now = p->ns_new & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+                                CLONE_NEWPID | CLONE_NEWTIME);
+    if (now && unshare((int)now) < 0) {
+        fail_errno("unshare namespaces 0x%x", now);
+        die();
+    }
+    if ((p->ns_new & CLONE_NEWTIME) && p->time_offsets &&
+        write_file("/proc/self/timens_offsets", p->time_offsets, strlen(p->time_offsets)) < 0)
+        die();
+    if ((p->ns_new & CLONE_NEWNET) && loopback_up() < 0) die();
+
+    pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) { fail_errno("clone the container init"); die(); }
+    if (child == 0)
+        container_init(p, state_dir_fd, console_fd);
+    uint32_t pid = (uint32_t)child;
+    send_msg(SYNC_PID, &pid, 4);
+    _exit(0);
+}

@@ -1,0 +1,182 @@
+"""The CLI's contract with callers, without running containers: outputs, errors, logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import REPO, Runtime, pyrunc_cmd
+
+
+def test_version_prefixes_go_runc_parses(runtime: Runtime) -> None:
+    out = runtime("--version").stdout.splitlines()
+    assert out[0].startswith("pyrunc version ")
+    assert out[1].startswith("commit: ")
+    assert out[2] == "spec: 1.3.0"
+
+
+def test_unknown_container_one_line_exit_1(runtime: Runtime) -> None:
+    proc = runtime("state", "nosuch")
+    assert proc.returncode == 1
+    assert proc.stderr == 'pyrunc: container "nosuch" does not exist\n'
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("command", [["start", "x"], ["kill", "x"], ["delete", "x"]])
+def test_missing_container_for_each_command(runtime: Runtime, command: list[str]) -> None:
+    proc = runtime(*command)
+    assert proc.returncode == 1
+    assert "does not exist" in proc.stderr
+
+
+def test_delete_force_of_missing_container_succeeds(runtime: Runtime) -> None:
+    assert runtime("delete", "--force", "nosuch").returncode == 0
+
+
+def test_json_log_has_the_same_message(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "log.json"
+    proc = runtime("state", "nosuch", global_args=("--log", str(log), "--log-format", "json"))
+    assert proc.returncode == 1
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["level"] == "error"
+    assert entry["msg"] == 'container "nosuch" does not exist'
+    assert entry["time"].endswith("Z")
+
+
+def test_text_log(runtime: Runtime, tmp_path: Path) -> None:
+    log = tmp_path / "log.txt"
+    runtime("state", "nosuch", global_args=("--log", str(log)))
+    assert 'level=error msg="container \\"nosuch\\" does not exist"' in log.read_text()
+
+
+@pytest.mark.parametrize("bad", ["a/b", "..", "a b"])
+def test_bad_ids_are_refused(runtime: Runtime, bad: str) -> None:
+    proc = runtime("state", bad)
+    assert proc.returncode == 1
+    assert "invalid container id" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_error_is_one_line(runtime: Runtime) -> None:
+    proc = runtime("create", "--nosuch", "x")
+    assert proc.returncode == 1
+    assert proc.stderr == "pyrunc: flag provided but not defined: --nosuch\n"
+
+
+def test_bad_log_format(runtime: Runtime) -> None:
+    proc = runtime("list", global_args=("--log-format", "xml"))
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "--log-format" in proc.stderr
+
+
+def test_not_implemented_command(runtime: Runtime) -> None:
+    proc = runtime("checkpoint", "x")
+    assert proc.returncode == 1
+    assert proc.stderr == "pyrunc: checkpoint: not implemented yet\n"
+
+
+def test_list_empty(runtime: Runtime) -> None:
+    assert runtime("list").stdout.split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert json.loads(runtime("list", "--format", "json").stdout) == []
+    assert runtime("list", "-q").stdout == ""
+
+
+def test_spec_writes_config_pyrunc_accepts(runtime: Runtime, tmp_path: Path) -> None:
+    assert runtime("spec", "-b", str(tmp_path)).returncode == 0
+    (tmp_path / "rootfs").mkdir()
+    proc = runtime("validate", "-b", str(tmp_path))
+    assert (proc.returncode, proc.stdout) == (0, "config.json: valid\n"), proc.stderr
+    again = runtime("spec", "-b", str(tmp_path))
+    assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_spec_rootless(runtime: Runtime, tmp_path: Path) -> None:
+    assert runtime("spec", "--rootless", "-b", str(tmp_path)).returncode == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert {"type": "user"} in config["linux"]["namespaces"]
+    assert config["linux"]["uidMappings"][0]["size"] == 1
+
+
+def test_validate_the_busybox_bundle(runtime: Runtime) -> None:
+    proc = runtime("validate", "-b", str(REPO / "bundles" / "busybox"))
+    assert (proc.returncode, proc.stdout) == (0, "config.json: valid\n"), proc.stderr
+
+
+def test_invalid_json(runtime: Runtime, tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{not json")
+    proc = runtime("create", "-b", str(tmp_path), "c1")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("pyrunc: config.json: invalid JSON")
+    assert runtime.ids() == []
+
+
+HOT = ["state", "start", "kill", "delete", "list"]
+HEAVY = ["typer", "click", "jsonschema", "pyroute2", "rich", "cffi", "referencing"]
+
+
+@pytest.mark.parametrize("command", HOT)
+def test_hot_commands_import_nothing_heavy(command: str, tmp_path: Path) -> None:
+    """``python -X importtime -m pyrunc state X`` must not import the heavy libraries."""
+    args = [command] if command == "list" else [command, "x"]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pyrunc", "--root", str(tmp_path), *args],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    imported = {line.split("|")[-1].strip().split(".")[0]
+                for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert imported, "no importtime output"
+    assert not imported & set(HEAVY)
+
+
+def _leaves(node: Any, path: str = "") -> list[tuple[str, list[Any]]]:
+    """(json path, key path) of every scalar in a config."""
+    found: list[tuple[str, list[Any]]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = _leaves(value, f"{path}.{key}" if path else key)
+            found += [(p, [key, *keys]) for p, keys in sub]
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += [(p, [i, *keys]) for p, keys in _leaves(value, f"{path}[{i}]")]
+    else:
+        found.append((path, []))
+    return found
+
+
+def _spec_config() -> dict[str, Any]:
+    from pyrunc.config.default import default_config
+
+    return default_config()
+
+
+LEAVES = _leaves(_spec_config())
+
+
+@pytest.mark.parametrize("path,keys", LEAVES, ids=[p for p, _ in LEAVES])
+def test_breaking_any_field_of_spec(path: str, keys: list[Any], runtime: Runtime,
+                                    tmp_path: Path) -> None:
+    """Each field of `pyrunc spec` with a wrong type: one line naming it, exit 1, no state."""
+    config = _spec_config()
+    node = config
+    for key in keys[:-1]:
+        node = node[key]
+    old = node[keys[-1]]
+    node[keys[-1]] = 12345 if isinstance(old, str) else "wrong-type"
+    (tmp_path / "rootfs").mkdir()
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    log = tmp_path / "log.json"
+    proc = runtime("create", "-b", str(tmp_path), "c1",
+                   global_args=("--log", str(log), "--log-format", "json"))
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"pyrunc: config.json: {path}"), lines[0]
+    assert "Traceback" not in proc.stderr
+    assert [json.loads(x)["msg"] for x in log.read_text().splitlines()] == [lines[0][8:]]
+    assert runtime.ids() == []
