@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,21 @@ class Runtime:
     def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
                  global_args: tuple[str, ...] = (), **kwargs: Any
                  ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*pyrunc_cmd(), "--root", str(self.root), *global_args, *args],
-            input=input, capture_output=True, text=True, timeout=timeout, **kwargs,
-        )
+        """Run pyrunc; stdout and stderr go through files, not pipes: a detached container
+        keeps them open, and must not make this call wait for it."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.run(
+                [*pyrunc_cmd(), "--root", str(self.root), *global_args, *args],
+                input=input.encode() if input is not None else None,
+                stdin=None if input is not None else subprocess.DEVNULL,
+                stdout=out, stderr=err, timeout=timeout, **kwargs,
+            )
+            out.seek(0)
+            err.seek(0)
+            # a detached container may still write: read what is there now
+            return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                               out.read().decode(errors="replace"),
+                                               err.read().decode(errors="replace"))
 
     def state(self, container_id: str) -> dict[str, Any]:
         proc = self("state", container_id)
