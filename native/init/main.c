@@ -163,9 +163,15 @@ static void container_init(const struct plan *p, int state_dir_fd, int console_f
     }
     if (p->new_keyring)  /* a fresh session keyring, so keys never leak between containers */
         syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL);
-    if (rootfs_prepare(p) < 0) die();
+    /* Without a mount namespace of its own the container shares the runtime's filesystem,
+     * as runc does: no mounts, no pivot_root (those would change the host's view), only
+     * a chroot. */
+    int own_mounts = (p->ns_new & CLONE_NEWNS) != 0;
+    for (int i = 0; i < p->n_join; i++)
+        own_mounts |= p->ns_join[i].flag == CLONE_NEWNS;
+    if (own_mounts && rootfs_prepare(p) < 0) die();
     if (run_hooks("createContainer", &p->create_container, create_state) < 0) die();
-    if (p->terminal) {
+    if (p->terminal && own_mounts) {
         int master, slave;
         if (rootfs_console(p, &master, &slave) < 0) die();
         if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
@@ -178,7 +184,11 @@ static void container_init(const struct plan *p, int state_dir_fd, int console_f
         close(master);
     }
     if (console_fd >= 0) close(console_fd);
-    if (rootfs_finalize(p) < 0) die();
+    if (own_mounts && rootfs_finalize(p) < 0) die();
+    if (!own_mounts && (chdir(p->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)) {
+        fail_errno("chroot to %s", p->rootfs);  /* only this process' view changes */
+        die();
+    }
     if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0) {
         fail_errno("set hostname");
         die();

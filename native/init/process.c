@@ -54,15 +54,29 @@ int process_check_executable(const struct plan *p, char *out, size_t outlen)
     return fail("exec: \"%s\": executable file not found in $PATH", name);
 }
 
-static int set_capabilities(const struct plan *p)
+static int last_cap(void)
 {
-    /* caps[]: bounding, effective, permitted, inheritable, ambient */
     int last = CAP_LAST_CAP;
     FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
     if (f) { if (fscanf(f, "%d", &last) != 1) last = CAP_LAST_CAP; fclose(f); }
+    return last;
+}
+
+/* Before the user switch: dropping from the bounding set needs CAP_SETPCAP in effect. */
+static int drop_bounding(const struct plan *p)
+{
+    int last = last_cap();
     for (int cap = 0; cap <= last; cap++)
         if (!(p->caps[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
             return fail_errno("drop capability %d from the bounding set", cap);
+    return 0;
+}
+
+/* After the user switch (PR_SET_KEEPCAPS kept the permitted set): the configured sets. */
+static int set_capabilities(const struct plan *p)
+{
+    /* caps[]: bounding, effective, permitted, inheritable, ambient */
+    int last = last_cap();
     struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
     struct __user_cap_data_struct data[2];
     for (int i = 0; i < 2; i++) {
@@ -111,8 +125,12 @@ int process_apply(const struct plan *p)
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it. */
     if (!p->no_new_privs && load_seccomp(p) < 0)
         return -1;
-    if (p->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-        return fail_errno("keep capabilities");
+    if (p->has_caps) {
+        if (drop_bounding(p) < 0)
+            return -1;
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+            return fail_errno("keep capabilities");
+    }
     gid_t groups[MAX_ITEMS];
     for (int i = 0; i < p->n_gids; i++) groups[i] = p->additional_gids[i];
     if (setgroups((size_t)p->n_gids, groups) < 0 && !(errno == EPERM && p->n_gids == 0))

@@ -34,8 +34,6 @@ def records(config: dict[str, Any]) -> list[Record]:
             found.append((T_NS_JOIN, u32(FLAGS[kind]) + s(path)))
         else:
             found.append((T_NS_NEW, u32(FLAGS[kind])))
-    if "mount" not in namespaces:
-        raise ValueError("linux.namespaces: a mount namespace is required")
     offsets = linux.get("timeOffsets")
     if offsets:
         if namespaces.get("time", "joined") is not None:
