@@ -31,7 +31,8 @@ def _typer_main(argv: list[str]) -> int:
     except SystemExit as exit_:  # typer.Exit surfaces as this with standalone_mode off
         return int(exit_.code or 0)
     except Exception as err:  # click usage errors: one line, exit 1
-        message = getattr(err, "format_message", lambda: str(err))()
+        format_message = getattr(err, "format_message", None)
+        message = format_message() if format_message else str(err)
         sys.stderr.write(f"pyrunc: {message}\n")
         return 1
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import REPO, Runtime, pyrunc_cmd
+from helpers import REPO, Runtime
 
 
 def test_version_prefixes_go_runc_parses(runtime: Runtime) -> None:

@@ -25,7 +25,7 @@ def load_table() -> dict[str, Any]:
         from pyrunc.cli.derive import derive_table
 
         return derive_table()
-    return TABLE  # type: ignore[no-any-return]
+    return TABLE
 
 
 def _lookup(options: dict[str, Any], token: str) -> tuple[str, Any, str | None]:

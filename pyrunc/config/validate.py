@@ -42,7 +42,7 @@ def _message(error: Any) -> str:
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "type":
         names = expected if isinstance(expected, list) else [expected]
-        return f"expected {' or '.join(TYPE_NAMES.get(n, n) for n in names)}, got {_short(value)}"
+        return f"expected {' or '.join(TYPE_NAMES.get(n) or n for n in names)}, got {_short(value)}"
     if kind == "enum":
         return f"{_short(value)} is not one of {', '.join(map(str, expected))}"
     if kind == "pattern" and list(error.absolute_path) == ["ociVersion"]:

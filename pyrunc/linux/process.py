@@ -8,8 +8,23 @@ from typing import Any
 
 from pyrunc.linux import capabilities, rlimits
 from pyrunc.linux.plan import (
-    T_ADDITIONAL_GID, T_ARG, T_CAPS, T_CWD, T_ENV, T_IOPRIO, T_LSM_EXEC, T_NO_NEW_PRIVS,
-    T_PERSONALITY, T_RLIMIT, T_SCHEDULER, T_USER, Record, flag, s, u32, u64,
+    T_ADDITIONAL_GID,
+    T_ARG,
+    T_CAPS,
+    T_CWD,
+    T_ENV,
+    T_IOPRIO,
+    T_LSM_EXEC,
+    T_NO_NEW_PRIVS,
+    T_PERSONALITY,
+    T_RLIMIT,
+    T_SCHEDULER,
+    T_USER,
+    Record,
+    flag,
+    s,
+    u32,
+    u64,
 )
 
 SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,

@@ -12,9 +12,21 @@ import os
 from typing import Any
 
 from pyrunc.linux.plan import (
-    T_BIND_DEVICES, T_DEFAULT_DEVICES, T_DEVICE, T_MASKED_PATH, T_MOUNT, T_NO_PIVOT,
-    T_READONLY_PATH, T_ROOT_READONLY, T_ROOTFS, T_ROOTFS_PROPAGATION, T_SYSCTL, Record, flag,
-    s, u32,
+    T_BIND_DEVICES,
+    T_DEFAULT_DEVICES,
+    T_DEVICE,
+    T_MASKED_PATH,
+    T_MOUNT,
+    T_NO_PIVOT,
+    T_READONLY_PATH,
+    T_ROOT_READONLY,
+    T_ROOTFS,
+    T_ROOTFS_PROPAGATION,
+    T_SYSCTL,
+    Record,
+    flag,
+    s,
+    u32,
 )
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
