@@ -188,6 +188,10 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
         _reap(stage1)
         stage1 = -1
         _set_oom_score_adj(req.config, pid)
+        if (req.config.get("linux") or {}).get("netDevices"):
+            from pyrunc.linux import network
+
+            network.move_devices(req.config, pid)
         on_namespaces_ready(pid)
         _send(parent, SYNC_GO, plan.s(hook_state("creating"), hook_state("created")))
         _expect(parent, SYNC_READY)
