@@ -146,12 +146,14 @@ def start(opts: GlobalOptions, container_id: str) -> None:
         cdir.write_state(container.doc)
         hooks = (container.config.get("hooks") or {}).get("poststart")
         if hooks:
-            from pyrunc.linux.hooks import HookError, run_hooks
+            from pyrunc.linux.hooks import run_hooks
 
             try:
                 run_hooks("poststart", hooks, container.hook_state("running"))
-            except HookError as err:
-                log.warning(str(err))
+            except PyruncError:
+                # runtime-spec 1.3 (and runc): a failed poststart hook stops the container
+                _kill_and_wait(container)
+                raise
 
 
 def parse_signal(text: str) -> int:

@@ -73,3 +73,19 @@ def write_bundle(directory: Path, config: dict[str, Any]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "config.json").write_text(json.dumps(config, indent=2))
     return directory
+
+
+def official_validator(schema_file: str) -> Any:
+    """A jsonschema validator for one of the official runtime-spec schemas in ../shared,
+    with the relative $refs between its files resolved."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    directory = SHARED / "oci-runtime-spec-v1.3.0"
+    resources = [(p.name, Resource.from_contents(json.loads(p.read_text()),
+                                                 default_specification=DRAFT4))
+                 for p in directory.glob("*.json")]
+    registry: Any = Registry().with_resources(resources)
+    schema = json.loads((directory / schema_file).read_text())
+    return jsonschema.Draft4Validator(schema, registry=registry)

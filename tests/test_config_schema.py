@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SHARED
+from helpers import SHARED, official_validator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,17 +27,7 @@ pytestmark = pytest.mark.skipif(not OFFICIAL.exists(), reason=f"{OFFICIAL} not f
 
 
 def _official_validator() -> Any:
-    import jsonschema
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT4
-
-    resources = []
-    for path in OFFICIAL.glob("*.json"):
-        doc = json.loads(path.read_text())
-        resources.append((path.name, Resource.from_contents(doc, default_specification=DRAFT4)))
-    registry: Registry[Any] = Registry().with_resources(resources)
-    schema = json.loads((OFFICIAL / "config-schema.json").read_text())
-    return jsonschema.Draft4Validator(schema, registry=registry)
+    return official_validator("config-schema.json")
 
 
 @pytest.fixture(scope="module")

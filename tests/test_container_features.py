@@ -446,13 +446,23 @@ def test_failed_create_container_hook_fails(runtime: Runtime, tmp_path: Path) ->
     assert runtime.ids() == []
 
 
-def test_poststart_and_poststop_failures_only_warn(runtime: Runtime, tmp_path: Path) -> None:
+def test_failed_poststart_hook_fails_start_and_stops_the_container(runtime: Runtime,
+                                                                   tmp_path: Path) -> None:
+    config = busybox_config(["sleep", "100"])
+    config["hooks"] = {"poststart": [{"path": "/bin/false"}]}
+    assert runtime("create", "-b", str(write_bundle(tmp_path / "b", config)), "c1"
+                   ).returncode == 0
+    proc = runtime("start", "c1")
+    assert proc.returncode == 1 and "poststart hook #0 (/bin/false) failed" in proc.stderr
+    assert runtime.state("c1")["status"] == "stopped"
+
+
+def test_failed_poststop_hook_only_warns(runtime: Runtime, tmp_path: Path) -> None:
     config = busybox_config(["true"])
-    config["hooks"] = {"poststart": [{"path": "/bin/false"}], "poststop": [{"path": "/bin/false"}]}
+    config["hooks"] = {"poststop": [{"path": "/bin/false"}]}
     proc = runtime("run", "-b", str(write_bundle(tmp_path / "b", config)), "c1")
     assert proc.returncode == 0
-    assert "warning: poststart hook #0" in proc.stderr
-    assert "warning: poststop hook #0" in proc.stderr
+    assert "warning: poststop hook #0 (/bin/false) failed" in proc.stderr
     assert runtime.ids() == []
 
 

@@ -171,15 +171,26 @@ def test_delete_of_created_kills_the_waiting_init(runtime: Runtime,
 
 
 def test_failed_create_leaves_nothing(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
-    before = set(os.listdir("/proc"))
+    inits_before = _inits()
     proc = runtime("create", "-b", str(make_bundle(["/no/such/binary"])), "c1")
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "/no/such/binary" in proc.stderr
     assert runtime.ids() == []
     assert _cgroup_dirs("c1") == []
-    leftover = [p for p in set(os.listdir("/proc")) - before if p.isdigit()
-                and "pyrunc" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="ignore")]
-    assert leftover == []
+    assert _inits() - inits_before == set()
+
+
+def _inits() -> set[int]:
+    """Live (non-zombie) pyrunc-init processes."""
+    found = set()
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and "pyrunc-init" in os.readlink(f"/proc/{name}/exe") and \
+                    Path(f"/proc/{name}/stat").read_text().rsplit(") ", 1)[1][0] not in "ZX":
+                found.add(int(name))
+        except OSError:
+            continue
+    return found
 
 
 def test_missing_executable_message_like_runc(runtime: Runtime,

@@ -1,0 +1,84 @@
+"""Fixtures shared by tests/ and spec-tests/ (each conftest.py imports them): a private pyrunc
+root per test, bundles built from the busybox rootfs, and a check that nothing leaks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOTFS, Runtime, busybox_config, write_bundle
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.geteuid() != 0:
+        raise pytest.UsageError("pyrunc's tests create real containers: run them as root")
+    if not (ROOTFS / "bin" / "busybox").exists():
+        raise pytest.UsageError(f"{ROOTFS} missing: run `sh bundles/install.sh` first")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = Runtime(tmp_path / "root")
+    yield rt
+    # a test that failed half-way must not leak containers into the next one
+    for container_id in rt.ids():
+        rt("delete", "--force", container_id)
+    leftovers = rt.ids()
+    assert not leftovers, f"containers left behind: {leftovers}"
+
+
+@pytest.fixture
+def make_bundle(tmp_path: Path) -> Callable[..., Path]:
+    counter = iter(range(1_000_000))
+
+    def make(args: list[str] | None = None, config: dict[str, Any] | None = None,
+             **process: Any) -> Path:
+        cfg = config if config is not None else busybox_config(args, **process)
+        return write_bundle(tmp_path / f"bundle{next(counter)}", cfg)
+
+    return make
+
+
+def _cgroup_dirs() -> set[str]:
+    found = set()
+    for hierarchy in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", hierarchy)
+        for root, dirs, _ in os.walk(top):
+            found.update(os.path.join(root, d) for d in dirs)
+            if root.count("/") >= top.count("/") + 2:
+                dirs[:] = []
+    return found
+
+
+def _container_processes() -> list[int]:
+    pids = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and "pyrunc-init" in os.readlink(f"/proc/{name}/exe"):
+                pids.append(int(name))
+        except OSError:
+            continue
+    return pids
+
+
+def _our_mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line for line in f if "/pytest-of-" in line or str(ROOTFS) in line]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_leaks() -> Iterator[None]:
+    """After the whole suite: no stray container processes, mounts or cgroups."""
+    cgroups_before = _cgroup_dirs()
+    yield
+    import time
+
+    deadline = time.monotonic() + 10  # killed inits may take a moment to be reaped
+    while _container_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _container_processes() == [], "container processes left behind"
+    assert _our_mounts() == [], "mounts left behind"
+    assert sorted(_cgroup_dirs() - cgroups_before) == [], "cgroups left behind"
