@@ -129,7 +129,8 @@ def test_mounts_in_order_with_flags(run_in: Run, tmp_path: Path) -> None:
 
     def edit(c: dict[str, Any]) -> None:
         c["mounts"] += [
-            {"destination": "/data", "type": "bind", "source": str(src), "options": ["rbind", "ro"]},
+            {"destination": "/data", "type": "bind", "source": str(src),
+             "options": ["rbind", "ro"]},
             {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
              "options": ["nosuid", "nodev", "size=1m", "mode=700"]},
             {"destination": "/scratch/inner", "type": "tmpfs", "source": "tmpfs"},
@@ -291,7 +292,8 @@ def test_apparmor_profile_refused_where_the_host_lacks_it(run_in: Run) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["process"]["apparmorProfile"] = "docker-default"
     proc = run_in("true", edit, ok=False)
-    assert proc.returncode == 1 and "process.apparmorProfile: AppArmor is not enabled" in proc.stderr
+    assert proc.returncode == 1
+    assert "process.apparmorProfile: AppArmor is not enabled" in proc.stderr
 
 
 # ---- fds, console and caller integration -----------------------------------------------
