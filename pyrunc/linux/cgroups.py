@@ -170,9 +170,10 @@ def thaw(record: dict[str, Any]) -> None:
 
 
 def remove(record: dict[str, Any]) -> None:
-    """Remove the container's cgroups; they must be empty (a killed process may linger)."""
+    """Remove the container's cgroups. A killed process keeps its cgroup busy until it has
+    been reaped, which its parent (the caller's subreaper) may do a little later: retry."""
     for directory in (record.get("paths") or {}).values():
-        for _ in range(100):
+        for _ in range(500):
             try:
                 os.rmdir(directory)
                 break
