@@ -360,11 +360,11 @@ def test_console_socket_gets_the_pty_master(runtime: Runtime, make_bundle: Calla
     assert lines[1] == "88"  # /dev/console is that pty (major 136) bound over it
 
 
-def test_terminal_without_console_socket_is_refused(run_in: Run) -> None:
-    def edit(c: dict[str, Any]) -> None:
-        c["process"]["terminal"] = True
-    proc = run_in("true", edit, ok=False)
+def test_create_with_terminal_needs_a_console_socket(runtime: Runtime,
+                                                    make_bundle: Callable[..., Path]) -> None:
+    proc = runtime("create", "-b", str(make_bundle(["true"], terminal=True)), "c1")
     assert proc.returncode == 1 and "--console-socket" in proc.stderr
+    assert runtime.ids() == []
 
 
 def test_pidfd_socket(runtime: Runtime, make_bundle: Callable[..., Path],
@@ -477,3 +477,20 @@ def test_hook_timeout(runtime: Runtime, tmp_path: Path) -> None:
     assert runtime.ids() == []
 
 
+
+
+def test_run_with_a_terminal_relays_the_pty(runtime: Runtime,
+                                            make_bundle: Callable[..., Path]) -> None:
+    """Like runc: `run` of a terminal config without --console-socket relays the pty."""
+    bundle = make_bundle(["sh", "-c", "tty; read line; echo got $line; exit 7"], terminal=True)
+    proc = runtime("run", "-b", str(bundle), "c1", input="hello\n")
+    assert proc.returncode == 7, proc.stderr
+    assert "/dev/pts/0" in proc.stdout and "got hello" in proc.stdout
+    assert runtime.ids() == []
+
+
+def test_rootfs_propagation(run_in: Run) -> None:
+    def edit(c: dict[str, Any]) -> None:
+        c["linux"]["rootfsPropagation"] = "shared"
+    line = run_in("awk '$5 == \"/\"' /proc/self/mountinfo", edit).stdout
+    assert "shared:" in line.split(" - ")[0]

@@ -275,37 +275,13 @@ static int write_sysctls(const struct plan *p)
     return 0;
 }
 
-/* pivot_root refuses a new root whose parent mount is shared: make that mount private
- * (only it, not recursively), as runc does when rootfsPropagation asks for "shared". */
-static int parent_mount_private(const char *rootfs)
-{
-    FILE *f = fopen("/proc/self/mountinfo", "re");
-    if (!f) return fail_errno("read mountinfo");
-    char line[4096], best[4096] = "/", mp[4096];
-    size_t bestlen = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
-        size_t len = strlen(mp);
-        int prefix = strcmp(mp, "/") == 0 ||
-                     (strncmp(rootfs, mp, len) == 0 && rootfs[len] == '/');
-        if (prefix && len > bestlen && strcmp(mp, rootfs) != 0) {
-            bestlen = len;
-            snprintf(best, sizeof best, "%s", mp);
-        }
-    }
-    fclose(f);
-    if (mount("", best, NULL, MS_PRIVATE, NULL) < 0)
-        return fail_errno("make the parent mount of the rootfs (%s) private", best);
-    return 0;
-}
-
 int rootfs_prepare(const struct plan *p)
 {
-    unsigned long prop = p->rootfs_propagation ? p->rootfs_propagation : (MS_SLAVE | MS_REC);
-    if (mount("", "/", NULL, prop, NULL) < 0)
-        return fail_errno("make / %s", (prop & MS_SHARED) ? "shared" : (prop & MS_PRIVATE) ? "private" : "slave");
-    if ((prop & MS_SHARED) && parent_mount_private(p->rootfs) < 0)
-        return -1;
+    /* Our mounts must not propagate back to the host: everything rslave first. The
+     * configured rootfsPropagation is set on the container's root after pivot_root (a
+     * shared or unbindable parent would make the rootfs bind or pivot_root fail). */
+    if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+        return fail_errno("make / rslave");
     /* pivot_root needs the new root to be a mount point */
     if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
         return fail_errno("bind rootfs %s", p->rootfs);
@@ -442,6 +418,9 @@ int rootfs_finalize(const struct plan *p)
     }
     if (chdir("/") < 0)
         return fail_errno("chdir /");
+    /* rootfsPropagation is the propagation of the container's root: set it on the new "/" */
+    if (p->rootfs_propagation && mount("", "/", NULL, p->rootfs_propagation, NULL) < 0)
+        return fail_errno("set rootfsPropagation on /");
     if (p->root_readonly && remount_bind("/", MS_RDONLY) < 0)
         return fail_errno("remount / read-only");
     return 0;
