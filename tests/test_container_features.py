@@ -275,13 +275,14 @@ def test_rlimits_nnp_oom_score_adj(run_in: Run) -> None:
 def test_scheduler_ioprio_personality(run_in: Run) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["process"]["scheduler"] = {"policy": "SCHED_BATCH", "nice": 5}
-        c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}
+        c["process"]["ioPriority"] = {"class": "IOPRIO_CLASS_BE", "priority": 6}
         c["linux"]["personality"] = {"domain": "LINUX32"}
-    out = run_in("cut -d' ' -f19,41 /proc/self/stat; uname -m; cat /proc/self/personality",
-                 edit).stdout.split()
+    out = run_in("cut -d' ' -f19,41 /proc/self/stat; uname -m; cat /proc/self/personality; "
+                 "ionice -p $$", edit).stdout.split()
     assert out[:2] == ["5", "3"]  # nice 5, policy SCHED_BATCH
     assert out[2] in ("i686", "i386", "armv8l")
     assert out[3] == "00000008"
+    assert out[4:] == ["best-effort:", "prio", "6"]
 
 
 def test_apparmor_profile_refused_where_the_host_lacks_it(run_in: Run) -> None:

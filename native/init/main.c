@@ -2,12 +2,15 @@
  * (so the container can never reach a writable runtime binary, CVE-2019-5736), given:
  *   argv[1] sync socket fd, argv[2] plan fd, argv[3] state dir fd, argv[4] console socket fd or -1
  *
- * Stage 1 (this process): join and create namespaces, let the runtime write the id maps,
- * then clone the container init with CLONE_PARENT, so that it is the runtime's child (the
- * caller's, once `create` exits and it is re-parented to the subreaper), report its pid, exit.
- * Stage 2 (the container init): wait for GO, mounts, createContainer hooks, console,
- * pivot_root, process attributes, READY; block on the exec fifo until `start`;
- * startContainer hooks; execve. No Python runs in any of these processes.
+ * Stage 1 (this process): open the exec fifo (then drop the state dir fd: no host directory
+ * fd ever enters the container, CVE-2024-21626), join and create namespaces, let the runtime
+ * write the id maps, then clone the container init with CLONE_PARENT, so that it is the
+ * runtime's child (the caller's, once `create` exits and it is re-parented to the
+ * subreaper), report its pid, exit.
+ * Stage 2 (the container init): new session, wait for GO, mounts, createContainer hooks,
+ * console, pivot_root, process attributes, READY; block reading the exec fifo until `start`
+ * writes to it; startContainer hooks; execve (which closes the fifo: `start` sees that).
+ * No Python runs in any of these processes.
  */
 #include <errno.h>
 #include <fcntl.h>
