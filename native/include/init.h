@@ -31,6 +31,7 @@ struct plan {
     struct hooklist create_container, start_container;
     int terminal, new_keyring, userns_maps;
     uint32_t preserve_fds;
+    int exec_mode; uint32_t exec_ns;         /* `pyrunc exec`: namespaces to join via pidfd */
     /* root filesystem */
     const char *rootfs;
     uint32_t rootfs_propagation;

@@ -30,6 +30,8 @@ enum plan_tag {
     T_TIME_OFFSETS = 0x09,    /* string written to /proc/self/timens_offsets */
     T_NEW_KEYRING = 0x0a,     /* u32 0/1: join a fresh session keyring */
     T_USERNS_MAPS = 0x0b,     /* u32 0/1: the runtime writes id maps, wait for it */
+    T_EXEC = 0x0c,            /* u32 CLONE_NEW* flags: `exec` mode, join these namespaces of the
+                               * container init (pidfd in argv[3]); no rootfs records */
     /* root filesystem */
     T_ROOTFS = 0x100,         /* absolute path */
     T_ROOTFS_PROPAGATION = 0x101, /* u32 MS_* propagation flags for / */

@@ -7,7 +7,8 @@ enum sync_msg {
     SYNC_USERNS = 1,     /* init -> runtime: I unshared a user namespace, write my id maps */
     SYNC_MAPS_DONE = 2,  /* runtime -> init */
     SYNC_PID = 3,        /* init -> runtime: u32 host pid of the container init */
-    SYNC_GO = 4,         /* runtime -> init: createContainer state JSON \0 startContainer state JSON \0 */
+    SYNC_GO = 4,         /* runtime -> init: no payload; SCM_RIGHTS: a memfd holding
+                          * createContainer state JSON \0 startContainer state JSON \0 */
     SYNC_READY = 5,      /* init -> runtime: set up, waiting on the exec fifo */
     SYNC_ERROR = 6,      /* init -> runtime: one-line reason */
 };

@@ -1,6 +1,7 @@
 /* pyrunc-init: becomes the container's init. Exec'd by the runtime from a sealed memfd copy
  * (so the container can never reach a writable runtime binary, CVE-2019-5736), given:
- *   argv[1] sync socket fd, argv[2] plan fd, argv[3] state dir fd, argv[4] console socket fd or -1
+ *   argv[1] sync socket fd, argv[2] plan fd, argv[3] state dir fd (for `exec`: the container
+ *   init's pidfd), argv[4] console socket fd or -1
  *
  * Stage 1 (this process): open the exec fifo (then drop the state dir fd: no host directory
  * fd ever enters the container, CVE-2024-21626), join and create namespaces, let the runtime
@@ -26,9 +27,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "init.h"
+#include "rootfs_parts.h"
 #include "sync.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -51,8 +54,9 @@ static int send_msg(uint32_t type, const void *data, size_t len)
 static int recv_msg(uint32_t want, char *buf, size_t buflen)
 {
     ssize_t n;
-    do n = recv(sync_fd, buf, buflen - 1, 0); while (n < 0 && errno == EINTR);
+    do n = recv(sync_fd, buf, buflen - 1, MSG_TRUNC); while (n < 0 && errno == EINTR);
     if (n < 4) return fail("runtime went away");
+    if ((size_t)n > buflen - 1) return fail("sync: message %zd bytes long, too long", n);
     uint32_t type;
     memcpy(&type, buf, 4);
     if (type != want) return fail("sync: expected message %u, got %u", want, type);
@@ -61,7 +65,40 @@ static int recv_msg(uint32_t want, char *buf, size_t buflen)
     return (int)(n - 4);
 }
 
-static void die(void)
+/* GO carries a memfd (SCM_RIGHTS) holding the createContainer state JSON, NUL, the
+ * startContainer state JSON, NUL: a memfd, as state JSON with big annotations would not fit
+ * in one socket message. */
+static int recv_go(const char **create_state, const char **start_state)
+{
+    uint32_t type = 0;
+    struct iovec iov = { &type, sizeof type };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cbuf;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+                          .msg_controllen = sizeof cbuf.buf };
+    ssize_t n;
+    do n = recvmsg(sync_fd, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+    if (n < 4) return fail("runtime went away");
+    if (type != SYNC_GO) return fail("sync: expected message %u, got %u", SYNC_GO, type);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    int fd = -1;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 2) {
+        if (fd >= 0) close(fd);
+        return fail("sync: GO without states");
+    }
+    const char *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) return fail_errno("sync: map the hook states");
+    size_t len = (size_t)st.st_size, first = strnlen(map, len);
+    if (map[len - 1] != '\0' || first + 1 >= len) return fail("sync: malformed hook states");
+    *create_state = map;
+    *start_state = map + first + 1;
+    return 0;
+}
+
+static void __attribute__((noreturn)) die(void)
 {
     send_msg(SYNC_ERROR, init_err, strlen(init_err));
     _exit(1);
@@ -104,14 +141,16 @@ static const char *ns_name(uint32_t flag)
     return "?";
 }
 
-static void join_namespaces(const struct plan *p)
+/* Join the namespaces given by path. Returns whether a user namespace was joined. */
+static int join_namespaces(const struct plan *p)
 {
-    int fds[16];
+    int fds[16], joined_user = 0;
     /* open every path first: joining the mount namespace changes how paths resolve */
     for (int i = 0; i < p->n_join; i++) {
         fds[i] = open(p->ns_join[i].path, O_RDONLY | O_CLOEXEC);
         if (fds[i] < 0) {
-            fail_errno("linux.namespaces: %s namespace path %s", ns_name(p->ns_join[i].flag), p->ns_join[i].path);
+            fail_errno("linux.namespaces: %s namespace path %s", ns_name(p->ns_join[i].flag),
+                       p->ns_join[i].path);
             die();
         }
     }
@@ -120,15 +159,29 @@ static void join_namespaces(const struct plan *p)
         for (int i = 0; i < p->n_join; i++) {
             int is_user = p->ns_join[i].flag == CLONE_NEWUSER;
             if (is_user != (pass == 0)) continue;
+            /* setns checks the file is a namespace of that type (EINVAL otherwise) */
             if (setns(fds[i], (int)p->ns_join[i].flag) < 0) {
                 fail_errno("linux.namespaces: join %s namespace %s", ns_name(p->ns_join[i].flag),
                            p->ns_join[i].path);
                 die();
             }
             close(fds[i]);
+            joined_user |= is_user;
         }
+    return joined_user;
 }
 
+/* Root of a user namespace just entered (created or joined), as runc's init is: so mounts,
+ * hooks and files made from here on belong to the namespace's root. */
+static void become_userns_root(void)
+{
+    if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+        fail_errno("become root in the user namespace (is 0 mapped?)");
+        die();
+    }
+}
+
+/* The payload is the pty's name, "/dev/pts/N" (the slave's path inside the container). */
 static void send_console(int console_fd, int master)
 {
     int ptn = 0;
@@ -151,15 +204,82 @@ static void send_console(int console_fd, int master)
     }
 }
 
-static void container_init(const struct plan *p, int state_dir_fd, int console_fd)
+/* A pty from the ptmx we can see: the host's without a mount namespace (as runc; no
+ * /dev/console is bound then, that would change the host's), the container's for `exec`.
+ * The ptmx must be the real one (char 5:2, no symlink followed at the last component). */
+static int open_pty(int *master, int *slave)
 {
-    static char states[16384];
-    /* if the runtime dies before READY, so do we: nothing half-made survives */
+    static const char *const paths[] = { "/dev/pts/ptmx", "/dev/ptmx" };
+    int unlock = 0;
+    struct stat st;
+    *master = *slave = -1;
+    for (size_t i = 0; i < 2 && *master < 0; i++) {
+        *master = open(paths[i], O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+        if (*master >= 0 && (fstat(*master, &st) < 0 || !S_ISCHR(st.st_mode) ||
+                             st.st_rdev != makedev(5, 2))) {
+            close(*master);
+            *master = -1;
+            errno = ENODEV;
+        }
+    }
+    if (*master < 0) return fail_errno("console: open ptmx");
+    if (ioctl(*master, TIOCSPTLCK, &unlock) < 0 ||
+        (*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+        fail_errno("console: open the pty");
+        close(*master);
+        return -1;
+    }
+    return 0;
+}
+
+/* The pty as controlling terminal and stdio; its master to --console-socket. */
+static void setup_console(const struct plan *p, int in_rootfs, int console_fd)
+{
+    int master = -1, slave = -1;
+    if ((in_rootfs ? rootfs_console(p, &master, &slave) : open_pty(&master, &slave)) < 0)
+        die();
+    if (master < 0 || slave < 0) {
+        fail("console: no pty was allocated");
+        die();
+    }
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+        fail_errno("make the pty the controlling terminal");
+        die();
+    }
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0) {
+            fail_errno("make the pty stdio");
+            die();
+        }
+    close(slave);
+    send_console(console_fd, master);
+    close(master);
+}
+
+/* Stdio that is a terminal or other device (not /dev/null) is handed to the container's user,
+ * so it can reopen its own tty; as runc does. Failures (a read-only or foreign file) are not
+ * fatal: the open fds keep working. */
+static void chown_stdio(const struct plan *p)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev == makedev(1, 3))
+            continue;
+        if (st.st_uid != p->uid || st.st_gid != p->gid)
+            (void)!fchown(fd, p->uid, p->gid);
+    }
+}
+
+static void container_init(const struct plan *p, int exec_fd, int console_fd)
+{
+    /* if the runtime dies before READY, so do we: nothing half-made survives (had it died
+     * before the prctl took effect, the recv of GO below finds the socket closed) */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int n = recv_msg(SYNC_GO, states, sizeof states);
-    if (n < 0) _exit(1);
-    const char *create_state = states;
-    const char *start_state = states + strlen(states) + 1;
+    /* a session of our own, as runc's init: signals for the caller's terminal or process group
+     * do not reach the container */
+    if (setsid() < 0) { fail_errno("setsid"); die(); }
+    const char *create_state = "", *start_state = "";
+    if (recv_go(&create_state, &start_state) < 0) die();
     if ((p->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
         fail_errno("unshare the cgroup namespace");
         die();
@@ -174,18 +294,7 @@ static void container_init(const struct plan *p, int state_dir_fd, int console_f
         own_mounts |= p->ns_join[i].flag == CLONE_NEWNS;
     if (own_mounts && rootfs_prepare(p) < 0) die();
     if (run_hooks("createContainer", &p->create_container, create_state) < 0) die();
-    if (p->terminal && own_mounts) {
-        int master, slave;
-        if (rootfs_console(p, &master, &slave) < 0) die();
-        if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
-            fail_errno("make the pty the controlling terminal");
-            die();
-        }
-        for (int fd = 0; fd < 3; fd++) dup2(slave, fd);
-        close(slave);
-        send_console(console_fd, master);
-        close(master);
-    }
+    if (p->terminal) setup_console(p, own_mounts, console_fd);
     if (console_fd >= 0) close(console_fd);
     if (own_mounts && rootfs_finalize(p) < 0) die();
     if (!own_mounts && (chdir(p->rootfs) < 0 || chroot(".") < 0 || chdir("/") < 0)) {
@@ -202,20 +311,22 @@ static void container_init(const struct plan *p, int state_dir_fd, int console_f
     }
     static char exe[4096];
     if (process_check_executable(p, exe, sizeof exe) < 0) die();
+    chown_stdio(p);
     if (process_apply(p) < 0) die();
     prctl(PR_SET_PDEATHSIG, 0);  /* from here on we outlive `create`, as we must */
     send_msg(SYNC_READY, NULL, 0);
     close(sync_fd);
 
-    /* Wait for `start`: open blocks until it opens the fifo for reading. */
-    int fifo;
-    do fifo = openat(state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC); while (fifo < 0 && errno == EINTR);
-    if (fifo < 0 || write(fifo, "0", 1) != 1) {
-        fprintf(stderr, "pyrunc-init: exec fifo: %s\n", strerror(errno));
+    /* Wait for `start`: it writes one byte into the fifo. Our fd is read-write, so the read
+     * blocks (never EOF) until then; execve closes it (O_CLOEXEC), which tells `start` the
+     * process has been exec'd. */
+    char go = 0;
+    ssize_t got;
+    do got = read(exec_fd, &go, 1); while (got < 0 && errno == EINTR);
+    if (got != 1 || go != '0') {
+        fprintf(stderr, "pyrunc-init: exec fifo: %s\n", got < 0 ? strerror(errno) : "bad data");
         _exit(1);
     }
-    close(fifo);
-    close(state_dir_fd);
     if (run_hooks("startContainer", &p->start_container, start_state) < 0) {
         fprintf(stderr, "pyrunc-init: %s\n", init_err);
         _exit(1);
@@ -225,6 +336,63 @@ static void container_init(const struct plan *p, int state_dir_fd, int console_f
     process_exec(p, exe);
     fprintf(stderr, "pyrunc-init: %s\n", init_err);
     _exit(127);
+}
+
+/* `pyrunc exec`: a process in a running container. Stage 1 has joined the container init's
+ * namespaces; this, its child, is placed in the container's cgroups by the runtime (GO),
+ * then becomes the process. The sync socket is close-on-exec: the runtime reads its EOF as
+ * "exec'd", an ERROR as the reason it was not. */
+static void __attribute__((noreturn)) exec_init(const struct plan *p, int console_fd)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (setsid() < 0) { fail_errno("setsid"); die(); }
+    const char *unused1, *unused2;
+    if (recv_go(&unused1, &unused2) < 0) die();
+    if (p->terminal) setup_console(p, 0, console_fd);
+    if (console_fd >= 0) close(console_fd);
+    static char exe[4096];
+    if (process_check_executable(p, exe, sizeof exe) < 0) die();
+    chown_stdio(p);
+    if (process_apply(p) < 0) die();
+    syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    prctl(PR_SET_PDEATHSIG, 0);  /* the process outlives a detached `exec` */
+    process_exec(p, exe);
+    die();
+}
+
+/* Stage 1 of `exec`: all the namespaces at once through the init's pidfd (atomic; and the pid
+ * cannot have been reused, the runtime checked the pidfd against the state). */
+static void __attribute__((noreturn)) exec_stage1(const struct plan *p, int pidfd,
+                                                  int console_fd)
+{
+    if (p->exec_ns && setns(pidfd, (int)p->exec_ns) < 0) {
+        fail_errno("join the container's namespaces");
+        die();
+    }
+    close(pidfd);
+    if (p->exec_ns & CLONE_NEWUSER) become_userns_root();
+    pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) { fail_errno("clone the process"); die(); }
+    if (child == 0)
+        exec_init(p, console_fd);
+    uint32_t pid = (uint32_t)child;
+    send_msg(SYNC_PID, &pid, 4);
+    _exit(0);
+}
+
+/* The exec fifo, opened read-write while we are still the host's root (the fifo is the
+ * runtime's, mode 0600). The state dir fd is closed right after: only the fifo itself, which
+ * leads nowhere, stays open in the container's init until `start`. */
+static int open_exec_fifo(int state_dir_fd)
+{
+    int fd = openat(state_dir_fd, "exec.fifo", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+        fail_errno("open the exec fifo");
+        die();
+    }
+    close(state_dir_fd);
+    return fd;
 }
 
 int main(int argc, char **argv)
@@ -249,17 +417,21 @@ int main(int argc, char **argv)
     static struct plan plan;
     if (parse_plan(&plan, buf, (size_t)st.st_size) < 0) die();
     const struct plan *p = &plan;
+    if (p->exec_mode)  /* argv[3] is the container init's pidfd */
+        exec_stage1(p, state_dir_fd, console_fd);
+    int exec_fd = open_exec_fifo(state_dir_fd);
+    /* idmapped mounts are made while we are still in the host's user namespace */
+    if (rootfs_early(p) < 0) die();
 
-    join_namespaces(p);
+    int joined_user = join_namespaces(p);
     if (p->ns_new & CLONE_NEWUSER) {
         if (unshare(CLONE_NEWUSER) < 0) { fail_errno("unshare the user namespace"); die(); }
         char buf2[64];
-        if (send_msg(SYNC_USERNS, NULL, 0) < 0 || recv_msg(SYNC_MAPS_DONE, buf2, sizeof buf2) < 0) die();
-        /* become root of the new namespace (when 0 is mapped) for what follows */
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-            fail_errno("become root in the user namespace (is 0 mapped?)");
+        if (send_msg(SYNC_USERNS, NULL, 0) < 0 || recv_msg(SYNC_MAPS_DONE, buf2, sizeof buf2) < 0)
             die();
-        }
+        become_userns_root();
+    } else if (joined_user) {
+        become_userns_root();
     }
     uint32_t now = p->ns_new & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
                                 CLONE_NEWPID | CLONE_NEWTIME);
@@ -267,6 +439,7 @@ int main(int argc, char **argv)
         fail_errno("unshare namespaces 0x%x", now);
         die();
     }
+    /* before any process enters the new time namespace (the clone below): later writes fail */
     if ((p->ns_new & CLONE_NEWTIME) && p->time_offsets &&
         write_file("/proc/self/timens_offsets", p->time_offsets, strlen(p->time_offsets)) < 0)
         die();
@@ -275,7 +448,7 @@ int main(int argc, char **argv)
     pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
     if (child < 0) { fail_errno("clone the container init"); die(); }
     if (child == 0)
-        container_init(p, state_dir_fd, console_fd);
+        container_init(p, exec_fd, console_fd);
     uint32_t pid = (uint32_t)child;
     send_msg(SYNC_PID, &pid, 4);
     _exit(0);

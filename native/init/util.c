@@ -135,6 +135,7 @@ int parse_plan(struct plan *p, const uint8_t *buf, size_t len)
         case T_TIME_OFFSETS: p->time_offsets = str(&c); break;
         case T_NEW_KEYRING: p->new_keyring = u32(&c); break;
         case T_USERNS_MAPS: p->userns_maps = u32(&c); break;
+        case T_EXEC: p->exec_mode = 1; p->exec_ns = u32(&c); break;
         case T_ROOTFS: p->rootfs = str(&c); break;
         case T_ROOTFS_PROPAGATION: p->rootfs_propagation = u32(&c); break;
         case T_MOUNT: {
@@ -198,7 +199,7 @@ int parse_plan(struct plan *p, const uint8_t *buf, size_t len)
         if (c.bad)
             return fail("plan: malformed record 0x%x", tag);
     }
-    if (!p->rootfs || p->args.n == 0)
+    if ((!p->rootfs && !p->exec_mode) || p->args.n == 0)
         return fail("plan: no rootfs or no process args");
     return 0;
 }

@@ -11,13 +11,17 @@
     GO + hook state JSON            --->   mounts, createContainer hooks, console,
                                            pivot_root, process attributes
                                     <---   READY, or ERROR "<reason>"
-    return; `create` exits                 blocks opening the exec fifo until `start`
+    return; `create` exits                 blocks reading the exec fifo (opened read-write
+                                           by stage 1, before it joined any namespace)
+  start: write "0" into the fifo    --->   startContainer hooks, execve (closes the fifo)
+         wait for the last reader to go (POLLERR): the process runs
 
 No Python runs in the container's processes: the init is a C program (docs/native.md).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import signal
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyrunc.linux import namespaces, plan, process, rootfs
+from pyrunc.linux import mounts, namespaces, plan, process
 
 EXEC_FIFO = "exec.fifo"
 INIT_BINARY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_libexec", "pyrunc-init")
@@ -64,16 +68,20 @@ def build_plan(req: LaunchRequest, preserve_fds: int) -> bytes:
     config = req.config
     ns = namespaces.namespace_types(config)
     new_userns = ns.get("user", "host") is None
-    if config.get("process", {}).get("terminal") and not req.console_socket:
-        raise LaunchError("cannot allocate a pseudo-TTY without --console-socket "
-                          "(process.terminal is true)")
+    _check_terminal(config, req.console_socket)
     records = namespaces.records(config)
     records += plan.core_records(config, preserve_fds=preserve_fds,
                                  no_new_keyring=req.no_new_keyring, has_userns_maps=new_userns)
-    records += rootfs.records(config, req.bundle, ns, no_pivot=req.no_pivot)
+    records += mounts.rootfs_records(config, req.bundle, no_pivot=req.no_pivot)
     records += process.records(config)
     records += [(plan.T_ENV, plan.s(e)) for e in req.extra_env]
     return plan.encode(records)
+
+
+def _check_terminal(config: dict[str, Any], console_socket: str | None) -> None:
+    if (config.get("process") or {}).get("terminal") and not console_socket:
+        raise LaunchError("cannot allocate a pseudo-TTY without --console-socket "
+                          "(process.terminal is true)")
 
 
 def _listen_fds() -> int:
@@ -122,6 +130,17 @@ def _send(sock: socket.socket, kind: int, payload: bytes = b"") -> None:
     sock.send(struct.pack("=I", kind) + payload)
 
 
+def _send_go(sock: socket.socket, states: bytes) -> None:
+    """GO, with the hook states in a memfd: state JSON with big annotations would not fit in
+    one SOCK_SEQPACKET message."""
+    fd = os.memfd_create("pyrunc-states", os.MFD_CLOEXEC)
+    try:
+        os.write(fd, states)
+        socket.send_fds(sock, [struct.pack("=I", SYNC_GO)], [fd])
+    finally:
+        os.close(fd)
+
+
 def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, 0)
@@ -146,79 +165,181 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
     data = build_plan(req, preserve)
 
     fifo = os.path.join(req.state_dir, EXEC_FIFO)
-    os.mkfifo(fifo, 0o622)
-    os.chmod(fifo, 0o622)  # not narrowed by our umask: the container user writes it
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    plan_fd = os.memfd_create("pyrunc-plan", os.MFD_CLOEXEC)
-    os.write(plan_fd, data)
-    os.lseek(plan_fd, 0, os.SEEK_SET)
+    # only root opens it: stage 1 does, before it leaves the host's user namespace
+    os.mkfifo(fifo, 0o600)
     state_dir_fd = os.open(req.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    console = None
-    init_fd = stage1 = pid = -1
+    init = _Init()
     try:
-        if req.console_socket:
-            console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                console.connect(req.console_socket)
-            except OSError as err:
-                raise LaunchError(f"--console-socket {req.console_socket}: {err.strerror}"
-                                  ) from None
-        init_fd = _sealed_init()
-        passed = [child.fileno(), plan_fd, state_dir_fd] + ([console.fileno()] if console else [])
-        for fd in passed:
-            os.set_inheritable(fd, True)
-        argv = ["pyrunc-init", str(child.fileno()), str(plan_fd), str(state_dir_fd),
-                str(console.fileno()) if console else "-1"]
-        stage1 = os.posix_spawn(f"/proc/self/fd/{init_fd}", argv, {})
-        child.close()
-        os.close(plan_fd)
-        plan_fd = -1
-
-        kind, payload = _recv(parent)
+        init.spawn(data, state_dir_fd, req.console_socket)
+        os.close(state_dir_fd)
+        state_dir_fd = -1
+        kind, payload = _recv(init.sock)
         if kind == SYNC_USERNS:
             try:
-                namespaces.write_id_maps(req.config, stage1)
+                namespaces.write_id_maps(req.config, init.stage1)
             except ValueError as err:
                 raise LaunchError(str(err)) from None
-            _send(parent, SYNC_MAPS_DONE)
-            kind, payload = _recv(parent)
-        if kind != SYNC_PID:
-            raise LaunchError(f"sync: expected the container's pid, got message {kind}")
-        pid = struct.unpack("=I", payload[:4])[0]
-        _reap(stage1)
-        stage1 = -1
+            _send(init.sock, SYNC_MAPS_DONE)
+            kind, payload = _recv(init.sock)
+        pid = init.got_pid(kind, payload)
         _set_oom_score_adj(req.config, pid)
         if (req.config.get("linux") or {}).get("netDevices"):
             from pyrunc.linux import network
 
-            network.move_devices(req.config, pid)
+            try:
+                network.move_devices(req.config, pid)
+            except ValueError as err:
+                raise LaunchError(str(err)) from None
         on_namespaces_ready(pid)
-        _send(parent, SYNC_GO, plan.s(hook_state("creating"), hook_state("created")))
-        _expect(parent, SYNC_READY)
+        _send_go(init.sock, plan.s(hook_state("creating"), hook_state("created")))
+        _expect(init.sock, SYNC_READY)
         from pyrunc.container import read_proc_stat
 
         stat = read_proc_stat(pid)
         if req.pidfd_socket:
-            _send_pidfd(req.pidfd_socket, pid)
+            _send_pidfd(req.pidfd_socket, pid, b"standard")
         return Launched(pid, stat[1] if stat else 0)
     except BaseException:
-        if pid > 0:
-            _kill(pid)
-        if stage1 > 0:
-            _kill(stage1)
-        try:
-            os.unlink(fifo)
-        except FileNotFoundError:
-            pass
+        init.kill()
+        _unlink(fifo)
         raise
     finally:
-        parent.close()
-        child.close()
-        for fd in (plan_fd, init_fd, state_dir_fd):
-            if fd >= 0:
-                os.close(fd)
-        if console:
-            console.close()
+        init.close()
+        if state_dir_fd >= 0:
+            os.close(state_dir_fd)
+
+
+class _Init:
+    """One pyrunc-init: spawned from the sealed copy, with its end of the sync socket, the
+    plan (a memfd), one more fd (state dir, or the init's pidfd for exec) and the connected
+    --console-socket."""
+
+    def __init__(self) -> None:
+        self.sock, self._child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._console: socket.socket | None = None
+        self.stage1 = self.pid = -1
+
+    def spawn(self, data: bytes, fd3: int, console_socket: str | None) -> None:
+        if console_socket:
+            self._console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self._console.connect(console_socket)
+            except OSError as err:
+                raise LaunchError(f"--console-socket {console_socket}: {err.strerror}"
+                                  ) from None
+        plan_fd = os.memfd_create("pyrunc-plan", os.MFD_CLOEXEC)
+        init_fd = -1
+        try:
+            os.write(plan_fd, data)
+            init_fd = _sealed_init()
+            console = self._console.fileno() if self._console else -1
+            fds = [self._child.fileno(), plan_fd, fd3, console]
+            for fd in fds:
+                if fd >= 0:
+                    os.set_inheritable(fd, True)
+            self.stage1 = os.posix_spawn(f"/proc/self/fd/{init_fd}",
+                                         ["pyrunc-init", *map(str, fds)], {})
+        finally:
+            os.close(plan_fd)
+            if init_fd >= 0:
+                os.close(init_fd)
+            self._child.close()
+            if self._console:
+                self._console.close()
+
+    def got_pid(self, kind: int, payload: bytes) -> int:
+        """Stage 1's PID message: the pid it cloned; stage 1 is then reaped."""
+        if kind != SYNC_PID:
+            raise LaunchError(f"sync: expected the container's pid, got message {kind}")
+        self.pid = struct.unpack("=I", payload[:4])[0]
+        _reap(self.stage1)
+        self.stage1 = -1
+        return self.pid
+
+    def kill(self) -> None:
+        for pid in (self.pid, self.stage1):
+            if pid > 0:
+                _kill(pid)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._child.close()
+        if self._console:
+            self._console.close()
+
+
+@dataclass
+class ExecRequest:
+    """A process to start in a running container (`pyrunc exec`)."""
+
+    init_pidfd: int             # pidfd of the container's init, checked by the caller
+    config: dict[str, Any]      # the container's config.json, its "process" the one to run
+    console_socket: str | None = None
+    pidfd_socket: str | None = None
+    preserve_fds: int = 0
+
+
+def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
+    """Start ``req.config["process"]`` in the namespaces of the container's init. The process
+    is this process' child. ``on_started(pid)`` (joining the container's cgroups) runs before
+    it becomes the process; returns its pid once it has exec'd. Raises LaunchError (or what
+    ``on_started`` raised) after killing what it started."""
+    config = req.config
+    _check_terminal(config, req.console_socket)
+    init_pid = _pidfd_pid(req.init_pidfd)
+    flags = 0
+    for kind in namespaces.namespace_types(config):
+        proc_name = namespaces.PROC_NAMES[kind]
+        try:  # only those that are not ours already (setns into one's own user ns fails)
+            theirs = os.stat(f"/proc/{init_pid}/ns/{proc_name}").st_ino
+            if theirs != os.stat(f"/proc/self/ns/{proc_name}").st_ino:
+                flags |= namespaces.FLAGS[kind]
+        except FileNotFoundError:
+            raise LaunchError("the container's init is gone") from None
+    records = [(plan.T_EXEC, plan.u32(flags))]
+    records += plan.core_records({"process": config.get("process")},
+                                 preserve_fds=req.preserve_fds, no_new_keyring=True,
+                                 has_userns_maps=False)
+    try:
+        records += process.records(config)
+    except ValueError as err:
+        raise LaunchError(str(err)) from None
+    init = _Init()
+    try:
+        init.spawn(plan.encode(records), req.init_pidfd, req.console_socket)
+        pid = init.got_pid(*_recv(init.sock))
+        on_started(pid)
+        _send_go(init.sock, plan.s("", ""))
+        # the sync socket is close-on-exec: EOF once the process runs, else an ERROR
+        _wait_exec(init.sock)
+        if req.pidfd_socket:
+            _send_pidfd(req.pidfd_socket, pid, b"setns")
+        return pid
+    except BaseException:
+        init.kill()
+        raise
+    finally:
+        init.close()
+
+
+def _wait_exec(sock: socket.socket) -> None:
+    data = sock.recv(16384)
+    if not data:
+        return
+    kind = struct.unpack("=I", data[:4])[0]
+    if kind == SYNC_ERROR:
+        raise LaunchError(data[4:].decode(errors="replace"))
+    raise LaunchError(f"sync: unexpected message {kind}")
+
+
+def _pidfd_pid(pidfd: int) -> int:
+    with open(f"/proc/self/fdinfo/{pidfd}") as f:
+        for line in f:
+            if line.startswith("Pid:"):
+                pid = int(line.split()[1])
+                if pid > 0:
+                    return pid
+    raise LaunchError("the container's init is gone")
 
 
 def _set_oom_score_adj(config: dict[str, Any], pid: int) -> None:
@@ -232,12 +353,12 @@ def _set_oom_score_adj(config: dict[str, Any], pid: int) -> None:
         raise LaunchError(f"process.oomScoreAdj: {err.strerror}") from None
 
 
-def _send_pidfd(path: str, pid: int) -> None:
+def _send_pidfd(path: str, pid: int, payload: bytes) -> None:
     pidfd = os.pidfd_open(pid)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.connect(path)
-            socket.send_fds(sock, [b"pidfd"], [pidfd])
+            socket.send_fds(sock, [payload], [pidfd])  # runc's: "standard", "setns" for exec
     except OSError as err:
         raise LaunchError(f"--pidfd-socket {path}: {err.strerror}") from None
     finally:
@@ -245,27 +366,42 @@ def _send_pidfd(path: str, pid: int) -> None:
 
 
 def start(state_dir: str, pid: int) -> None:
-    """Let a created container's init exec its process: read the byte it writes into the
-    exec fifo. Non-blocking open + poll, so a dead init fails instead of hanging."""
+    """Let a created container's init exec its process: write one byte into the exec fifo,
+    then wait until the init's read end closes, which its execve does (O_CLOEXEC): on return
+    the container's process runs (or the init died). ``pid`` names the init in errors."""
     fifo = os.path.join(state_dir, EXEC_FIFO)
     try:
-        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        # non-blocking: no reader (ENXIO) means the init is gone, instead of a hang
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise LaunchError("cannot start a container that is not created") from None
+    except OSError as err:
+        if err.errno != errno.ENXIO:
+            raise LaunchError(f"exec fifo: {err.strerror}") from None
+        _unlink(fifo)
+        raise LaunchError(f"the container init ({pid}) exited before start") from None
     try:
-        from pyrunc.container import read_proc_stat
-
+        os.write(fd, b"0")
         poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        while not poller.poll(100):
-            stat = read_proc_stat(pid)
-            if stat is None or stat[0] in "ZX":
-                raise LaunchError("the container init exited before start")
-        if os.read(fd, 1) != b"0":
-            raise LaunchError("the container init exited before start")
+        poller.register(fd, 0)  # POLLERR, always reported: the last reader has gone
+        while not poller.poll():
+            pass
+        if _unread(fd):  # the init died without reading the byte
+            raise LaunchError(f"the container init ({pid}) exited before start")
     finally:
         os.close(fd)
-        try:
-            os.unlink(fifo)
-        except FileNotFoundError:
-            pass
+        _unlink(fifo)
+
+
+def _unread(fd: int) -> int:
+    import fcntl
+    import termios
+
+    return int(struct.unpack("=i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -42,6 +42,11 @@ def records(config: dict[str, Any]) -> list[Record]:
         lines = [f"{clocks[name]} {int(v.get('secs', 0))} {int(v.get('nanosecs', 0))}\n"
                  for name, v in offsets.items() if name in clocks]
         found.append((T_TIME_OFFSETS, s("".join(lines))))
+    if "user" in namespaces and namespaces["user"] is None:
+        for key in ("uidMappings", "gidMappings"):
+            if not linux.get(key):
+                raise ValueError(f"linux.{key}: a new user namespace needs uidMappings and "
+                                 "gidMappings")
     if config.get("hostname") and "uts" not in namespaces:
         raise ValueError("hostname: needs a UTS namespace (add one to linux.namespaces)")
     return found

@@ -1,7 +1,7 @@
 """The launch plan: config.json resolved into the records pyrunc-init reads.
 
 Record tags mirror native/include/plan.h. Each subsystem module encodes its own records
-(namespaces.py, rootfs.py, process.py); this module frames them and adds the core ones.
+(namespaces.py, mounts.py, process.py); this module frames them and adds the core ones.
 Encoders raise ValueError("<json path>: <why>") for a field they cannot honour.
 """
 
@@ -25,6 +25,7 @@ T_PRESERVE_FDS = 0x08
 T_TIME_OFFSETS = 0x09
 T_NEW_KEYRING = 0x0A
 T_USERNS_MAPS = 0x0B
+T_EXEC = 0x0C
 # root filesystem
 T_ROOTFS = 0x100
 T_ROOTFS_PROPAGATION = 0x101
