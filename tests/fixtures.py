@@ -4,12 +4,19 @@ root per test, bundles built from the busybox rootfs, and a check that nothing l
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOTFS, Runtime, busybox_config, write_bundle
+
+# Test the pyrunc that install.sh built into .venv (with its compiled init, CLI table and
+# validator), never the bare source tree that `python -m pytest` puts first on sys.path.
+_REPO = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPO]
+
+from helpers import ROOTFS, Runtime, busybox_config, write_bundle  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -17,6 +24,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("pyrunc's tests create real containers: run them as root")
     if not (ROOTFS / "bin" / "busybox").exists():
         raise pytest.UsageError(f"{ROOTFS} missing: run `sh bundles/install.sh` first")
+    import pyrunc
+
+    if Path(pyrunc.__file__).resolve().is_relative_to(_REPO / "pyrunc"):
+        raise pytest.UsageError("pyrunc is imported from the source tree: run the tests with "
+                                ".venv/bin/python after `sh bundles/install.sh`")
 
 
 @pytest.fixture

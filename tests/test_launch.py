@@ -11,6 +11,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -208,7 +209,7 @@ def test_a_dying_runtime_takes_the_half_made_container_with_it(tmp_path: Path) -
     pid_file = tmp_path / "pid"
     script = f"""
 import json, os, sys, time
-sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}
+sys.path[:0] = {[str(Path(__file__).parent)]!r}
 from helpers import busybox_config
 from pyrunc.linux import launcher
 def ready(pid):
@@ -218,7 +219,8 @@ req = launcher.LaunchRequest("c1", {str(tmp_path)!r}, busybox_config(["true"]),
                              {str(state_dir)!r})
 launcher.launch(req, ready, lambda s: "{{}}")
 """
-    proc = subprocess.Popen(["python3", "-c", script])
+    # -P: the installed pyrunc, not the source tree in the working directory
+    proc = subprocess.Popen([sys.executable, "-P", "-c", script])
     try:
         deadline = time.monotonic() + 20
         while not pid_file.exists() or not pid_file.read_text():
