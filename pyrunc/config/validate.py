@@ -1,20 +1,38 @@
 """Validate a config against pyrunc's runtime-spec schema (schema/config.schema.json).
 
 Every problem is one line, ``<json path>: <what was expected>``, e.g.
-``linux.namespaces[2].type: "foo" is not one of mount, pid, ...``. jsonschema is imported
-only here, inside the functions: it costs 100+ ms, and only create/run/validate need it.
+``linux.namespaces[2].type: "foo" is not one of mount, pid, ...``.
+
+Two checkers from the one schema: ``_compiled.py`` (plain functions that compile_schema.py
+writes at build time) says valid or not in microseconds and imports nothing; jsonschema costs
+50-130 ms to import, so it is asked only about a document the compiled check rejects, to name
+the problems. tests/test_config_schema.py proves that both give the same verdict.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "config.schema.json")
 TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string",
               "integer": "an integer", "boolean": "a boolean", "number": "a number"}
+
+
+@cache
+def compiled_check() -> Callable[[Any], bool]:
+    """The schema's verdict, compiled to plain Python (see compile_schema.py)."""
+    try:
+        from pyrunc.config._compiled import is_valid
+    except ImportError:  # a source tree that was never built: compile in memory (~20 ms)
+        from pyrunc.config.compile_schema import load
+
+        return load(SCHEMA_PATH)
+    check: Callable[[Any], bool] = is_valid  # typed here: the module may not exist for mypy
+    return check
 
 
 @cache
@@ -63,6 +81,8 @@ def _message(error: Any) -> str:
 
 def problems(doc: object) -> list[str]:
     """Every schema problem of ``doc``, one line each, sorted by path."""
+    if compiled_check()(doc):  # the common case, without importing jsonschema
+        return []
     by_path: dict[str, set[str]] = {}
     wrong_type: set[str] = set()
     for error in _validator().iter_errors(doc):
