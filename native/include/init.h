@@ -71,5 +71,8 @@ int rootfs_finalize(const struct plan *p);
 int process_check_executable(const struct plan *p, char *path, size_t pathlen);
 int process_apply(const struct plan *p);
 int process_exec(const struct plan *p, const char *path);
+/* Load the seccomp filter if process_apply has not (call it last, after process_apply);
+ * *listener: its SECCOMP_FILTER_FLAG_NEW_LISTENER fd, for the runtime, or -1. */
+int process_seccomp(const struct plan *p, int *listener);
 
 #endif

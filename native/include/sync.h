@@ -11,6 +11,8 @@ enum sync_msg {
                           * createContainer state JSON \0 startContainer state JSON \0 */
     SYNC_READY = 5,      /* init -> runtime: set up, waiting on the exec fifo */
     SYNC_ERROR = 6,      /* init -> runtime: one-line reason */
+    SYNC_SECCOMP = 7,    /* init -> runtime, before READY (or the exec): no payload;
+                          * SCM_RIGHTS: the seccomp notify listener, for listenerPath */
 };
 
 #endif

@@ -104,6 +104,34 @@ static void __attribute__((noreturn)) die(void)
     _exit(1);
 }
 
+/* The last step before READY (or the exec): the seccomp filter; its notify listener goes to
+ * the runtime (SYNC_SECCOMP, SCM_RIGHTS), which passes it to linux.seccomp.listenerPath. Our
+ * copy is closed: it must not reach the container. From here on every syscall we make runs
+ * under the filter. */
+static void apply_seccomp(const struct plan *p)
+{
+    int listener = -1;
+    if (process_seccomp(p, &listener) < 0) die();
+    if (listener < 0) return;
+    uint32_t type = SYNC_SECCOMP;
+    struct iovec iov = { &type, sizeof type };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } cbuf;
+    memset(&cbuf, 0, sizeof cbuf);
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+                          .msg_controllen = sizeof cbuf.buf };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+    if (sendmsg(sync_fd, &msg, MSG_NOSIGNAL) < 0) {
+        fail_errno("send the seccomp listener to the runtime");
+        close(listener);
+        die();
+    }
+    close(listener);
+}
+
 static void reset_signals(void)
 {
     /* the runtime (Python) ignores SIGPIPE; an ignored signal would stay ignored across exec */
@@ -314,7 +342,9 @@ static void container_init(const struct plan *p, int exec_fd, int console_fd)
     chown_stdio(p);
     if (process_apply(p) < 0) die();
     prctl(PR_SET_PDEATHSIG, 0);  /* from here on we outlive `create`, as we must */
-    send_msg(SYNC_READY, NULL, 0);
+    apply_seccomp(p);
+    /* a failed send: the runtime is gone (and no PDEATHSIG any more), so go too */
+    if (send_msg(SYNC_READY, NULL, 0) < 0) _exit(1);
     close(sync_fd);
 
     /* Wait for `start`: it writes one byte into the fifo. Our fd is read-write, so the read
@@ -356,6 +386,7 @@ static void __attribute__((noreturn)) exec_init(const struct plan *p, int consol
     if (process_apply(p) < 0) die();
     syscall(SYS_close_range, 3 + p->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     prctl(PR_SET_PDEATHSIG, 0);  /* the process outlives a detached `exec` */
+    apply_seccomp(p);
     process_exec(p, exe);
     die();
 }

@@ -1,7 +1,8 @@
 /* The container process: its executable, rlimits, scheduling, LSM label, user and groups,
  * capabilities, no_new_privs, working directory, seccomp and, last, execve. The order
  * follows runc (docs/native.md): privileged work first, then the user switch with
- * PR_SET_KEEPCAPS so the configured capabilities survive it, seccomp last. */
+ * PR_SET_KEEPCAPS so the configured capabilities survive it, seccomp last (process_seccomp,
+ * called by main.c, which hands the notify listener to the runtime; docs/seccomp.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -95,14 +96,47 @@ static int set_capabilities(const struct plan *p)
     return 0;
 }
 
+/* The filter's listener (SECCOMP_FILTER_FLAG_NEW_LISTENER), until process_seccomp hands it
+ * over; whether the filter is in. */
+static int seccomp_listener = -1, seccomp_loaded;
+
 static int load_seccomp(const struct plan *p)
 {
-    if (!p->seccomp_prog)
+    if (!p->seccomp_prog || seccomp_loaded)
         return 0;
+    if (p->seccomp_len == 0 || p->seccomp_len % sizeof(struct sock_filter) ||
+        p->seccomp_len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+        return fail("plan: malformed seccomp filter (%u bytes)", p->seccomp_len);
     struct sock_fprog prog = { (unsigned short)(p->seccomp_len / sizeof(struct sock_filter)),
                                (struct sock_filter *)p->seccomp_prog };
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog) < 0)
-        return fail_errno("load the seccomp filter");
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p->seccomp_flags, &prog);
+    if (rc < 0)
+        return fail_errno("load the seccomp filter (linux.seccomp)");
+    seccomp_loaded = 1;
+    /* the kernel makes the listener O_CLOEXEC */
+    if (p->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+        seccomp_listener = (int)rc;
+    return 0;
+}
+
+/* Loading a filter needs no_new_privs or CAP_SYS_ADMIN. Without no_new_privs, load it before
+ * the user switch and capability drop unless the final capabilities keep CAP_SYS_ADMIN (runc
+ * always loads it there; later means fewer of our syscalls run under the filter). */
+static int seccomp_before_user_switch(const struct plan *p)
+{
+    if (p->no_new_privs)
+        return 0;
+    if (p->has_caps)
+        return !(p->caps[1] & (1ULL << CAP_SYS_ADMIN));
+    return p->uid != 0;  /* without capabilities in the plan, only uid 0 keeps its own */
+}
+
+int process_seccomp(const struct plan *p, int *listener)
+{
+    if (load_seccomp(p) < 0)
+        return -1;
+    *listener = seccomp_listener;
+    seccomp_listener = -1;
     return 0;
 }
 
@@ -122,8 +156,7 @@ int process_apply(const struct plan *p)
         return fail_errno("process.ioPriority");
     if (p->lsm_file && write_file(p->lsm_file, p->lsm_label, strlen(p->lsm_label)) < 0)
         return -1;
-    /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it. */
-    if (!p->no_new_privs && load_seccomp(p) < 0)
+    if (seccomp_before_user_switch(p) && load_seccomp(p) < 0)
         return -1;
     if (p->has_caps) {
         if (drop_bounding(p) < 0)
@@ -177,8 +210,6 @@ int process_exec(const struct plan *p, const char *path)
     env[n] = NULL;
     if (chdir(p->cwd ? p->cwd : "/") < 0)
         return fail_errno("chdir to cwd (\"%s\") set in config.json", p->cwd);
-    if (p->no_new_privs && load_seccomp(p) < 0)
-        return -1;
     execve(path, (char *const *)p->args.v, (char *const *)env);
     return fail_errno("exec %s", path);
 }

@@ -10,6 +10,8 @@
       cgroups, prestart and createRuntime hooks
     GO + hook state JSON            --->   mounts, createContainer hooks, console,
                                            pivot_root, process attributes
+                                    <---   SECCOMP + notify listener fd (if any):
+    pass it to linux.seccomp.listenerPath
                                     <---   READY, or ERROR "<reason>"
     return; `create` exits                 blocks reading the exec fifo (opened read-write
                                            by stage 1, before it joined any namespace)
@@ -22,6 +24,7 @@ No Python runs in the container's processes: the init is a C program (docs/nativ
 from __future__ import annotations
 
 import errno
+import json
 import os
 import select
 import signal
@@ -31,12 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyrunc import SPEC_VERSION
 from pyrunc.linux import mounts, namespaces, plan, process
 
 EXEC_FIFO = "exec.fifo"
 INIT_BINARY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_libexec", "pyrunc-init")
 
 SYNC_USERNS, SYNC_MAPS_DONE, SYNC_PID, SYNC_GO, SYNC_READY, SYNC_ERROR = 1, 2, 3, 4, 5, 6
+SYNC_SECCOMP = 7
 F_ADD_SEALS, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1033, 1, 2, 4, 8
 
 
@@ -192,7 +197,12 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
                 raise LaunchError(str(err)) from None
         on_namespaces_ready(pid)
         _send_go(init.sock, plan.s(hook_state("creating"), hook_state("created")))
-        _expect(init.sock, SYNC_READY)
+        kind, _ = _recv_after_listener(
+            init.sock, lambda fd: _send_listener(req.config, fd, pid,
+                                                 json.loads(hook_state("creating"))))
+        if kind != SYNC_READY:
+            raise LaunchError("the container init exited before it was set up" if kind == 0
+                              else f"sync: expected message {SYNC_READY}, got {kind}")
         from pyrunc.container import read_proc_stat
 
         stat = read_proc_stat(pid)
@@ -277,6 +287,7 @@ class ExecRequest:
     console_socket: str | None = None
     pidfd_socket: str | None = None
     preserve_fds: int = 0
+    state: dict[str, Any] | None = None  # the container's state, for a seccomp agent
 
 
 def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
@@ -311,7 +322,12 @@ def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
         on_started(pid)
         _send_go(init.sock, plan.s("", ""))
         # the sync socket is close-on-exec: EOF once the process runs, else an ERROR
-        _wait_exec(init.sock)
+        state = req.state or {"ociVersion": SPEC_VERSION, "id": "", "status": "running",
+                              "pid": init_pid, "bundle": ""}
+        got, _payload = _recv_after_listener(init.sock,
+                                             lambda fd: _send_listener(config, fd, pid, state))
+        if got:
+            raise LaunchError(f"sync: unexpected message {got}")
         if req.pidfd_socket:
             _send_pidfd(req.pidfd_socket, pid, b"setns")
         return pid
@@ -322,14 +338,40 @@ def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
         init.close()
 
 
-def _wait_exec(sock: socket.socket) -> None:
-    data = sock.recv(16384)
-    if not data:
-        return
-    kind = struct.unpack("=I", data[:4])[0]
+def _recv_after_listener(sock: socket.socket, hand_over: Callable[[int], None]
+                         ) -> tuple[int, bytes]:
+    """The next message (kind 0: EOF), after passing on the seccomp notify listener
+    (SYNC_SECCOMP) if the init sends one first. ERROR raises its reason."""
+    data, fds, _, _ = socket.recv_fds(sock, 16384, 1, socket.MSG_CMSG_CLOEXEC)
+    kind = struct.unpack("=I", data[:4])[0] if len(data) >= 4 else 0
+    if kind == SYNC_SECCOMP and fds:
+        hand_over(fds[0])  # closes it
+        return _recv_after_listener(sock, hand_over)
+    for fd in fds:
+        os.close(fd)
     if kind == SYNC_ERROR:
         raise LaunchError(data[4:].decode(errors="replace"))
-    raise LaunchError(f"sync: unexpected message {kind}")
+    return kind, data[4:]
+
+
+def _send_listener(config: dict[str, Any], listener: int, pid: int,
+                   state: dict[str, Any]) -> None:
+    """runc's ContainerProcessState with the listener fd (SCM_RIGHTS) to the seccomp agent at
+    linux.seccomp.listenerPath; our copy of the fd is closed."""
+    seccomp = config["linux"]["seccomp"]
+    path = seccomp.get("listenerPath") or ""
+    message: dict[str, Any] = {"ociVersion": SPEC_VERSION, "fds": ["seccompFd"], "pid": pid}
+    if seccomp.get("listenerMetadata"):
+        message["metadata"] = seccomp["listenerMetadata"]
+    message["state"] = state
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as agent:
+            agent.connect(path)
+            socket.send_fds(agent, [json.dumps(message).encode()], [listener])
+    except OSError as err:
+        raise LaunchError(f"linux.seccomp.listenerPath: {path}: {err.strerror}") from None
+    finally:
+        os.close(listener)
 
 
 def _pidfd_pid(pidfd: int) -> int:

@@ -1,12 +1,13 @@
 """The container process: args, env, cwd, user, capabilities, rlimits, no_new_privs,
-scheduler, I/O priority, personality and LSM labels, as launch-plan records."""
+scheduler, I/O priority, personality, LSM labels and the seccomp filter (seccomp.py), as
+launch-plan records."""
 
 from __future__ import annotations
 
 import struct
 from typing import Any
 
-from pyrunc.linux import capabilities, rlimits
+from pyrunc.linux import capabilities, rlimits, seccomp
 from pyrunc.linux.plan import (
     T_ADDITIONAL_GID,
     T_ARG,
@@ -109,4 +110,5 @@ def records(config: dict[str, Any]) -> list[Record]:
             raise ValueError("linux.personality.flags: not supported by pyrunc yet")
         found.append((T_PERSONALITY, u32(PERSONALITY_DOMAINS[domain])))
     found += _lsm(process)
+    found += seccomp.records(config)  # linux.seccomp: also for `exec`, as runc
     return found

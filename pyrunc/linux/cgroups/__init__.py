@@ -1,0 +1,387 @@
+"""cgroups: placement and resource control for v1, v2 (unified) and hybrid hosts.
+
+The mode is detected at run time from /proc/self/mountinfo: v2 when the only hierarchy with
+controllers is a cgroup2 mount, hybrid when v1 controller hierarchies sit beside a cgroup2 mount
+(usually /sys/fs/cgroup/unified), else v1. In hybrid mode each controller is used where it lives:
+its v1 hierarchy if it has one, else the cgroup2 mount (see docs/cgroups.md).
+
+Paths follow runc: an absolute ``cgroupsPath`` is taken from each hierarchy's root, a relative
+one from pyrunc's own cgroup in that hierarchy, an empty one is ``<own cgroup>/<id>``; with
+``--systemd-cgroup`` it is ``slice:prefix:name`` laid out as systemd would lay out the unit.
+
+The record kept in state.json: ``{"version": 1|2, "mode": "v1"|"hybrid"|"v2",
+"paths": {hierarchy: directory}}`` where a hierarchy is a v1 controller list ("cpu,cpuacct",
+"name=systemd") or "" for cgroup2.
+
+Only the stdlib is imported here; resource planning, stats and the eBPF device program live in
+submodules imported when needed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyrunc.errors import PyruncError
+from pyrunc.linux.cgroups._oom import OomWatcher
+
+__all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
+           "is_frozen", "join", "pids", "remove", "stats", "thaw", "update"]
+
+
+def _mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
+    """hierarchy -> mount point, from mountinfo (cgroup and cgroup2 mounts only)."""
+    found: dict[str, str] = {}
+    with open(mountinfo) as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            fstype, _source, superopts = post.split()[:3]
+            if fstype not in ("cgroup", "cgroup2"):
+                continue
+            root, mountpoint = pre.split()[3:5]
+            if root != "/":
+                continue  # a bind of a sub-cgroup: not a hierarchy's root
+            if fstype == "cgroup2":
+                found.setdefault("", mountpoint)
+                continue
+            controllers = [o for o in superopts.split(",")
+                           if o not in ("rw", "ro") and not o.startswith(("release_agent=",
+                                                                          "clone_children"))]
+            found.setdefault(",".join(controllers), mountpoint)
+    return found
+
+
+def host_hierarchies() -> list[tuple[str, str]]:
+    """(directory name under the cgroup root, mount data) of each hierarchy; "" for cgroup2.
+
+    The data is what mounting that hierarchy again takes: its controllers ("cpu,cpuacct",
+    "name=systemd"), or "" for cgroup2.
+    """
+    found = []
+    for hierarchy, mountpoint in _mounts().items():
+        found.append((os.path.basename(mountpoint) if hierarchy else
+                      ("" if mountpoint == "/sys/fs/cgroup" else os.path.basename(mountpoint)),
+                      hierarchy))
+    return sorted(found)
+
+
+def _own_cgroups() -> dict[str, str]:
+    """hierarchy -> pyrunc's own cgroup path in it, from /proc/self/cgroup."""
+    own: dict[str, str] = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            own[controllers] = path
+    return own
+
+
+@dataclass
+class Layout:
+    """The cgroup hierarchies to work in: mount points and our own cgroup in each. Detected from
+    /proc by default; tests inject a fake tree (a tmp dir standing for a cgroup2 mount)."""
+
+    mounts: dict[str, str]
+    own: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def detect(cls) -> Layout:
+        return cls(_mounts(), _own_cgroups())
+
+    @property
+    def mode(self) -> str:
+        v1 = [h for h in self.mounts if h and not all(c.startswith("name=")
+                                                      for c in h.split(","))]
+        if not v1:
+            return "v2"
+        return "hybrid" if "" in self.mounts else "v1"
+
+
+def _systemd_path(path: str, container_id: str) -> str:
+    """slice:prefix:name as the path systemd gives that unit (runc's systemd driver layout;
+    pyrunc writes the cgroupfs files itself, it does not ask systemd over D-Bus)."""
+    if not path:
+        return f"/system.slice/runc-{container_id}.scope"
+    parts = path.split(":")
+    if len(parts) != 3:
+        raise PyruncError(f'linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups,'
+                          f' got "{path}"')
+    slice_, prefix, name = parts
+    slice_ = slice_ or "system.slice"
+    if "/" in slice_ or not slice_.endswith(".slice") or not name or "/" in name:
+        raise PyruncError(f'linux.cgroupsPath: "{path}" is not a valid slice:prefix:name')
+    unit = name if name.endswith(".slice") else (f"{prefix}-{name}.scope" if prefix
+                                                  else f"{name}.scope")
+    return _expand_slice(slice_) + "/" + unit
+
+
+def _expand_slice(slice_: str) -> str:
+    """a-b-c.slice lives in /a.slice/a-b.slice/a-b-c.slice; -.slice is the root."""
+    stem = slice_[:-len(".slice")]
+    if stem == "-":
+        return ""
+    words = stem.split("-")
+    return "".join("/" + "-".join(words[:i + 1]) + ".slice" for i in range(len(words)))
+
+
+def _cgroup_path(config: dict[str, Any], container_id: str, systemd: bool) -> str:
+    path = str((config.get("linux") or {}).get("cgroupsPath") or "")
+    if systemd:
+        return _systemd_path(path, container_id)
+    if not path:
+        return container_id
+    if ".." in path.split("/"):
+        raise PyruncError(f'linux.cgroupsPath: "{path}" must not contain ".."')
+    return path
+
+
+def _paths(layout: Layout, inner: str) -> dict[str, str]:
+    paths: dict[str, str] = {}
+    for hierarchy, mountpoint in layout.mounts.items():
+        base = "/" if inner.startswith("/") else layout.own.get(hierarchy, "/")
+        paths[hierarchy] = os.path.normpath(os.path.join(mountpoint, base.lstrip("/"),
+                                                         inner.lstrip("/")))
+    return paths
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
+         layout: Layout | None = None) -> dict[str, Any]:
+    """Create the container's cgroups, apply linux.resources (all of it, devices included),
+    then move ``pid`` in. On failure nothing created here is left behind."""
+    layout = layout or Layout.detect()
+    inner = _cgroup_path(config, container_id, systemd)
+    mode = layout.mode
+    paths = _paths(layout, inner)
+    record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
+    resources = (config.get("linux") or {}).get("resources") or {}
+    created: list[str] = []
+    where = ""
+    try:
+        for hierarchy, directory in paths.items():
+            where = directory
+            _make_dirs(layout.mounts[hierarchy], directory, created)
+            if "cpuset" in hierarchy.split(","):
+                _inherit_cpuset(layout.mounts[hierarchy], directory)
+            if hierarchy == "":
+                _enable_controllers(layout, mode, directory)
+        from pyrunc.linux.cgroups import _resources
+
+        _resources.apply(record, resources, defaults=True,
+                         config_devices=(config.get("linux") or {}).get("devices"))
+        for directory in paths.values():
+            where = directory
+            _write(os.path.join(directory, "cgroup.procs"), str(pid))
+    except OSError as err:
+        _undo(created)
+        raise PyruncError(f"cgroup {where}: {err.strerror}") from None
+    except BaseException:
+        _undo(created)
+        raise
+    return record
+
+
+def _make_dirs(mountpoint: str, directory: str, created: list[str]) -> None:
+    """mkdir -p, remembering each level made so a failed join can take exactly those back."""
+    missing = []
+    current = directory
+    while current != mountpoint and not os.path.isdir(current):
+        missing.append(current)
+        current = os.path.dirname(current)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue  # a concurrent create made it: not ours to remove
+        created.append(path)
+
+
+def _undo(created: list[str]) -> None:
+    for path in reversed(created):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def _enable_controllers(layout: Layout, mode: str, directory: str) -> None:
+    """Enable controllers in cgroup.subtree_control of each ancestor, as runc does. In hybrid
+    mode only those that no v1 hierarchy has (hugetlb here): the rest are used through v1."""
+    mountpoint = layout.mounts[""]
+    v1 = {c for h in layout.mounts if h for c in h.split(",")}
+    relative = os.path.relpath(directory, mountpoint)
+    parent = mountpoint
+    for part in relative.split(os.sep)[:-1] if relative != "." else []:
+        _enable_in(parent, v1 if mode == "hybrid" else set())
+        parent = os.path.join(parent, part)
+    if relative != ".":
+        _enable_in(parent, v1 if mode == "hybrid" else set())
+
+
+def _enable_in(directory: str, skip: set[str]) -> None:
+    try:
+        available = _read(os.path.join(directory, "cgroup.controllers")).split()
+        enabled = _read(os.path.join(directory, "cgroup.subtree_control")).split()
+    except FileNotFoundError:
+        return
+    for controller in available:
+        if controller in skip or controller in enabled:
+            continue
+        try:
+            _write(os.path.join(directory, "cgroup.subtree_control"), f"+{controller}")
+        except OSError as err:
+            # EBUSY: the parent holds processes (no internal processes rule). The controller
+            # is then missing below, which is an error only if a resource needs it.
+            if err.errno not in (errno.EBUSY, errno.EOPNOTSUPP, errno.ENOTSUP):
+                raise
+
+
+def _inherit_cpuset(mountpoint: str, directory: str) -> None:
+    """A new v1 cpuset starts with no cpus or mems and refuses tasks (ENOSPC): copy the
+    parent's down each level we created, as runc does."""
+    relative = os.path.relpath(directory, mountpoint)
+    parent = mountpoint
+    for part in relative.split(os.sep):
+        current = os.path.join(parent, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if _read(os.path.join(current, name)):
+                continue
+            _write(os.path.join(current, name), _read(os.path.join(parent, name)))
+        parent = current
+
+
+def add_process(record: dict[str, Any], pid: int) -> None:
+    """Put ``pid`` (a process of ``pyrunc exec``) into every cgroup of the container."""
+    for directory in (record.get("paths") or {}).values():
+        try:
+            _write(os.path.join(directory, "cgroup.procs"), str(pid))
+        except OSError as err:
+            raise PyruncError(f"cgroup {directory}: adding process {pid}: {err.strerror}"
+                              ) from None
+
+
+def update(record: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Apply a linux.resources-shaped dict to a live container: only the keys present."""
+    from pyrunc.linux.cgroups import _resources
+
+    _resources.apply(record, resources, defaults=False, updating=True)
+
+
+def _primary(record: dict[str, Any]) -> str | None:
+    paths: dict[str, str] = record.get("paths") or {}
+    for hierarchy in ("", "pids", "freezer", "memory"):
+        if hierarchy in paths and (hierarchy or record.get("version") == 2):
+            return paths[hierarchy]
+    return next(iter(paths.values()), None)
+
+
+def pids(record: dict[str, Any]) -> list[int]:
+    directory = _primary(record)
+    if not directory:
+        return []
+    try:
+        with open(os.path.join(directory, "cgroup.procs")) as f:
+            return [int(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _freezer(record: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(file, frozen value, thawed value) of this layout's freezer."""
+    paths: dict[str, str] = record.get("paths") or {}
+    if record.get("version") == 2 and "" in paths:
+        return os.path.join(paths[""], "cgroup.freeze"), "1", "0"
+    if "freezer" in paths:
+        return os.path.join(paths["freezer"], "freezer.state"), "FROZEN", "THAWED"
+    return None
+
+
+def is_frozen(record: dict[str, Any]) -> bool:
+    freezer = _freezer(record)
+    if freezer is None:
+        return False
+    try:
+        return _read(freezer[0]) == freezer[1]
+    except FileNotFoundError:
+        return False
+
+
+def _really_frozen(record: dict[str, Any]) -> bool:
+    """v2's cgroup.freeze says what was asked; cgroup.events says when it is done. v1's
+    freezer.state reads FREEZING until every task has stopped."""
+    paths: dict[str, str] = record.get("paths") or {}
+    if record.get("version") == 2:
+        events = _read(os.path.join(paths[""], "cgroup.events")).splitlines()
+        return "frozen 1" in events
+    return _read(os.path.join(paths["freezer"], "freezer.state")) == "FROZEN"
+
+
+def freeze(record: dict[str, Any], timeout: float = 10.0) -> None:
+    """Freeze every process of the container and wait until the kernel says they all are."""
+    freezer = _freezer(record)
+    if freezer is None:
+        raise PyruncError("cgroup: no freezer (v1 freezer hierarchy or cgroup2) to pause with")
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    try:
+        _write(freezer[0], freezer[1])
+        while not _really_frozen(record):
+            if time.monotonic() > deadline:
+                _write(freezer[0], freezer[2])
+                raise PyruncError(f"cgroup {os.path.dirname(freezer[0])}: processes did not "
+                                  f"freeze within {timeout:g}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            if record.get("version") != 2:
+                _write(freezer[0], freezer[1])  # v1 can stall in FREEZING: ask again, as runc
+    except OSError as err:
+        raise PyruncError(f"cgroup {freezer[0]}: {err.strerror}") from None
+
+
+def thaw(record: dict[str, Any]) -> None:
+    freezer = _freezer(record)
+    if freezer is not None and is_frozen(record):
+        try:
+            _write(freezer[0], freezer[2])
+        except OSError as err:
+            raise PyruncError(f"cgroup {freezer[0]}: {err.strerror}") from None
+
+
+def remove(record: dict[str, Any]) -> None:
+    """Remove the container's cgroups. A killed process keeps its cgroup busy until it has
+    been reaped, which its parent (the caller's subreaper) may do a little later: retry."""
+    for directory in (record.get("paths") or {}).values():
+        for _ in range(500):
+            try:
+                os.rmdir(directory)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as err:
+                if err.errno != errno.EBUSY:
+                    raise PyruncError(f"cgroup {directory}: {err.strerror}") from None
+                time.sleep(0.01)
+
+
+def stats(record: dict[str, Any]) -> dict[str, Any]:
+    """runc's ``events --stats`` data for the cgroup parts: cpu, memory, pids, blkio, hugetlb."""
+    from pyrunc.linux.cgroups import _stats
+
+    return _stats.collect(record)
+
+
+def features() -> dict[str, bool]:
+    """The linux.cgroup part of ``pyrunc features``. systemd is false: --systemd-cgroup lays
+    paths out as systemd would but pyrunc does not create units over D-Bus."""
+    return {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True}
