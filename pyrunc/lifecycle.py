@@ -190,7 +190,7 @@ def kill(opts: GlobalOptions, container_id: str, signal_text: str, all_processes
             for pid in container_pids(container):
                 _signal_pid(pid, number)
             return
-        pidfd = _pidfd(container)
+        pidfd = init_pidfd(container)
         if pidfd is None:
             raise ContainerNotRunning
         try:
@@ -203,7 +203,7 @@ def kill(opts: GlobalOptions, container_id: str, signal_text: str, all_processes
             os.close(pidfd)
 
 
-def _pidfd(container: Container) -> int | None:
+def init_pidfd(container: Container) -> int | None:
     """A pidfd for the init, checked against the recorded start time (no pid reuse race)."""
     try:
         pidfd = os.pidfd_open(container.pid)
@@ -255,7 +255,7 @@ def _kill_and_wait(container: Container, timeout: float = 10.0) -> None:
     import select
     import signal
 
-    pidfd = _pidfd(container)
+    pidfd = init_pidfd(container)
     if container.doc.get("cgroup"):
         from pyrunc.linux import cgroups
 
@@ -302,6 +302,58 @@ def delete(opts: GlobalOptions, container_id: str, force: bool) -> None:
                 run_hooks("poststop", hooks, container.hook_state("stopped"))
             except HookError as err:
                 log.warning(str(err))
+
+
+def pause(opts: GlobalOptions, container_id: str) -> None:
+    """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""
+    cdir, container = load(opts, container_id)
+    with cdir:
+        if container.status() not in ("running", "created"):  # runc's rule and wording
+            raise ContainerNotRunning
+        from pyrunc.linux import cgroups
+
+        cgroups.freeze(_cgroup_of(container))
+
+
+def resume(opts: GlobalOptions, container_id: str) -> None:
+    cdir, container = load(opts, container_id)
+    with cdir:
+        if container.status() != "paused":
+            raise PyruncError("container not paused")
+        from pyrunc.linux import cgroups
+
+        cgroups.thaw(_cgroup_of(container))
+
+
+def update(opts: GlobalOptions, container_id: str, resources: dict[str, Any]) -> None:
+    """Apply new resource limits and keep them in the recorded config, as runc does."""
+    cdir, container = load(opts, container_id)
+    with cdir:
+        if container.status() == "stopped":
+            raise ContainerNotRunning
+        from pyrunc.linux import cgroups
+
+        cgroups.update(_cgroup_of(container), resources)
+        linux = container.config.setdefault("linux", {})
+        linux["resources"] = _merged(linux.get("resources") or {}, resources)
+        cdir.write_state(container.doc)
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _cgroup_of(container: Container) -> dict[str, Any]:
+    record: dict[str, Any] = container.doc.get("cgroup") or {}
+    if not record.get("paths"):
+        raise PyruncError(f"container {container.id} has no cgroup")
+    return record
 
 
 def wait_exit_status(pid: int) -> int:

@@ -1,0 +1,15 @@
+"""pyrunc features: what this runtime supports, as runtime-spec's features JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from pyrunc.cli.invoke import GlobalOptions
+
+
+def main(opts: GlobalOptions) -> int:
+    from pyrunc.features import features
+
+    sys.stdout.write(json.dumps(features(), indent=4) + "\n")
+    return 0

@@ -1,0 +1,201 @@
+"""Benchmark (not a test): pyrunc beside runc and crun, as issue #6 measures them.
+
+    python tests/benchmarks/lifecycle.py [--runs 20] [--parallel 100x8] [--runtime NAME=PATH]
+
+Measures, for each runtime found, with runs alternating between runtimes:
+  lifecycle  `create -b B ID && start ID && delete -f ID`, busybox running /bin/true
+  state      `state ID` of a created container
+  rss        VmRSS of the process that waits between create and start
+  parallel   100 lifecycles, 8 at a time (wall time, failures, leftovers)
+Each run gets a fresh bundle directory and config.json, as engines do. On a hybrid cgroup
+host everything runs in a private mount namespace without /sys/fs/cgroup/unified, because
+crun 1.8 refuses that layout: every runtime runs under the same conditions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROOTFS = REPO / "bundles" / "busybox" / "rootfs"
+INNER = "PYRUNC_BENCH_INNER"
+
+
+def default_runtimes() -> dict[str, str]:
+    found = {"pyrunc": str(Path(sys.executable).parent / "pyrunc")}
+    for name in ("runc", "crun"):
+        path = shutil.which(name)
+        if path:
+            found[name] = path
+    return found
+
+
+def runc_spec_config() -> dict[str, object]:
+    """`runc spec`'s default config (what the issue's table measured), running /bin/true."""
+    with tempfile.TemporaryDirectory() as directory:
+        runc = shutil.which("runc")
+        if runc:
+            subprocess.run([runc, "spec", "-b", directory], check=True)
+        else:
+            subprocess.run([sys.executable, "-m", "pyrunc", "spec", "-b", directory], check=True)
+        config: dict[str, object] = json.loads(Path(directory, "config.json").read_text())
+    process = config["process"]
+    assert isinstance(process, dict)
+    process["args"] = ["/bin/true"]
+    process["terminal"] = False
+    config["root"] = {"path": str(ROOTFS), "readonly": True}
+    return config
+
+
+class Bench:
+    def __init__(self, runtimes: dict[str, str], work: Path) -> None:
+        self.runtimes = runtimes
+        self.work = work
+        self.config = json.dumps(runc_spec_config())
+        self.counter = 0
+
+    def bundle(self) -> Path:
+        """A fresh bundle (directory and config.json) per run, as engines make them."""
+        self.counter += 1
+        directory = self.work / f"bundle{self.counter}"
+        directory.mkdir()
+        (directory / "config.json").write_text(self.config)
+        return directory
+
+    def cmd(self, name: str, *args: str) -> list[str]:
+        return [self.runtimes[name], "--root", str(self.work / f"root-{name}"), *args]
+
+    def run(self, name: str, *args: str) -> None:
+        subprocess.run(self.cmd(name, *args), check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def lifecycle(self, name: str, container_id: str) -> float:
+        bundle = self.bundle()
+        start = time.perf_counter()
+        self.run(name, "create", "-b", str(bundle), container_id)
+        self.run(name, "start", container_id)
+        self.run(name, "delete", "-f", container_id)
+        return time.perf_counter() - start
+
+    def state_and_rss(self, name: str, container_id: str) -> tuple[float, int]:
+        self.run(name, "create", "-b", str(self.bundle()), container_id)
+        try:
+            start = time.perf_counter()
+            out = subprocess.run(self.cmd(name, "state", container_id), check=True,
+                                 capture_output=True, text=True).stdout
+            elapsed = time.perf_counter() - start
+            pid = json.loads(out)["pid"]
+            return elapsed, rss_kb(pid)
+        finally:
+            self.run(name, "delete", "-f", container_id)
+
+    def parallel(self, name: str, total: int, width: int) -> tuple[float, int]:
+        bundles = [self.bundle() for _ in range(total)]
+
+        def one(i: int) -> bool:
+            try:
+                cid = f"par-{name}-{i}"
+                self.run(name, "create", "-b", str(bundles[i]), cid)
+                self.run(name, "start", cid)
+                self.run(name, "delete", "-f", cid)
+                return True
+            except subprocess.CalledProcessError as err:
+                print(f"  {name} #{i}: {err.stderr.decode().strip()}", file=sys.stderr)
+                return False
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(width) as pool:
+            failures = sum(not ok for ok in pool.map(one, range(total)))
+        return time.perf_counter() - start, failures
+
+    def leftovers(self, name: str) -> list[str]:
+        root = self.work / f"root-{name}"
+        return sorted(p.name for p in root.iterdir()) if root.exists() else []
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--parallel", default="100x8", help="TOTALxWIDTH, or 0 to skip")
+    parser.add_argument("--runtime", action="append", default=[], help="NAME=PATH")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench: run as root (containers are real)", file=sys.stderr)
+        return 1
+    if os.environ.get(INNER) is None and os.path.ismount("/sys/fs/cgroup/unified"):
+        # hybrid host: the same private mount namespace for every runtime (crun needs it)
+        script = 'umount /sys/fs/cgroup/unified && exec "$@"'
+        os.environ[INNER] = "1"
+        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", "sh", "-c", script,
+                              "sh", sys.executable, *sys.argv])
+    runtimes = default_runtimes()
+    for item in args.runtime:
+        name, _, path = item.partition("=")
+        runtimes[name] = path
+    with tempfile.TemporaryDirectory(prefix="pyrunc-bench-") as tmp:
+        bench = Bench(runtimes, Path(tmp))
+        results: dict[str, dict[str, float]] = {name: {} for name in runtimes}
+        samples: dict[str, dict[str, list[float]]] = {
+            name: {"lifecycle": [], "state": [], "rss": []} for name in runtimes}
+        for name in runtimes:  # warm the page cache once for each
+            bench.lifecycle(name, "warm")
+        for i in range(args.runs):
+            for name in runtimes:  # alternating, so drifts hit everyone alike
+                samples[name]["lifecycle"].append(bench.lifecycle(name, f"c{i}"))
+                elapsed, rss = bench.state_and_rss(name, f"s{i}")
+                samples[name]["state"].append(elapsed)
+                samples[name]["rss"].append(rss)
+        for name in runtimes:
+            for measure, values in samples[name].items():
+                results[name][measure] = statistics.median(values)
+        if args.parallel != "0":
+            total, width = (int(x) for x in args.parallel.split("x"))
+            for name in runtimes:
+                wall, failures = bench.parallel(name, total, width)
+                results[name]["parallel"] = wall
+                results[name]["failures"] = failures
+                results[name]["leftovers"] = len(bench.leftovers(name))
+        report(results, args.runs, args.parallel)
+    return 0
+
+
+def report(results: dict[str, dict[str, float]], runs: int, parallel: str) -> None:
+    print(f"\nmedians of {runs} runs (parallel: {parallel}, total wall time)\n")
+    header = f"{'runtime':<8} {'lifecycle':>10} {'state':>8} {'rss':>9} {'parallel':>9}  failures"
+    print(header)
+    for name, r in results.items():
+        par = f"{r['parallel']:.2f} s" if "parallel" in r else "-"
+        fails = f"{int(r.get('failures', 0))} (left {int(r.get('leftovers', 0))})"
+        print(f"{name:<8} {r['lifecycle'] * 1000:>7.1f} ms {r['state'] * 1000:>5.1f} ms "
+              f"{r['rss'] / 1024:>6.1f} MB {par:>9}  {fails if 'parallel' in r else '-'}")
+    mine = results.get("pyrunc")
+    if mine:
+        for other in ("runc", "crun"):
+            if other in results:
+                theirs = results[other]
+                ratios = [f"{m} {mine[m] / theirs[m]:.2f}x" for m in
+                          ("lifecycle", "state", "rss", "parallel")
+                          if m in mine and m in theirs and theirs[m]]
+                print(f"pyrunc/{other}: " + ", ".join(ratios))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
