@@ -38,3 +38,11 @@ def tests(session: nox.Session) -> None:
 def spec_tests(session: nox.Session) -> None:
     _setup(session)
     session.run(PY, "-m", "pytest", "spec-tests", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """pyrunc beside runc and crun (whichever are installed): medians and ratios. Not a test:
+    nothing asserts; `nox -s bench -- --runs 50` passes options through."""
+    _setup(session)
+    session.run(PY, "tests/benchmarks/lifecycle.py", *session.posargs, external=True)
