@@ -23,7 +23,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Reinstall when the sources changed (a hash of everything that goes into the build).
 stamp=$(cat pyproject.toml setup.py $(find pyrunc native -type f \( -name '*.py' -o -name '*.c' \
-    -o -name '*.h' -o -name '*.json' -o -name '*.cdef' \) ! -path 'pyrunc/cli/_table.py' ! -path 'pyrunc/config/_compiled.py' | sort) \
+    -o -name '*.h' -o -name '*.json' -o -name '*.cdef' -o -path 'pyrunc/cli/bin/*' \) ! -path 'pyrunc/cli/_table.py' ! -path 'pyrunc/config/_compiled.py' | sort) \
     | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.pyrunc-stamp 2>/dev/null)" != "$stamp" ]; then
     echo "install.sh: installing pyrunc into .venv" >&2

@@ -9,11 +9,13 @@ The status is never trusted from disk alone: the init may die without anyone cal
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyrunc import SPEC_VERSION
+from pyrunc.linux.execfifo import EXEC_FIFO
 
-EXEC_FIFO = "exec.fifo"  # must equal pyrunc.linux.launcher.EXEC_FIFO (not imported: hot path)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def read_proc_stat(pid: int) -> tuple[str, int] | None:

@@ -36,3 +36,8 @@ class ContainerNotFound(PyruncError):
 class ContainerNotRunning(PyruncError):
     def __init__(self) -> None:
         super().__init__("container not running")
+
+
+class LaunchError(Exception):
+    """The container could not be set up; str() is the one-line reason (the lifecycle turns
+    it into a PyruncError)."""

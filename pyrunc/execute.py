@@ -12,10 +12,14 @@ import copy
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
-from pyrunc.cli.invoke import GlobalOptions
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 @dataclass

@@ -4,9 +4,12 @@ tables the config encoders use (so it cannot claim an option they would refuse).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyrunc import SPEC_VERSION, __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOKS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
          "poststop"]

@@ -62,7 +62,8 @@ def typer_parse(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[str, 
     seen: dict[str, Any] = {}
 
     def fake_invoke(command: str, opts: Any, args: dict[str, Any]) -> int:
-        seen.update(command=command, opts=vars(opts), args=args)
+        seen.update(command=command, opts={k: getattr(opts, k) for k in opts.__slots__},
+                    args=args)
         return 0
 
     monkeypatch.setattr(app_module, "invoke", fake_invoke)

@@ -435,7 +435,7 @@ def test_generated_module_is_current() -> None:
 
 
 _CHECK_IMPORTS = """
-import json, sys
+import sys
 from pyrunc.config.load import load_bundle
 from pyrunc.errors import ConfigError
 try:
@@ -443,7 +443,9 @@ try:
     found = []
 except ConfigError as err:
     found = err.problems
-print(json.dumps({"jsonschema": "jsonschema" in sys.modules, "problems": found}))
+loaded = {"jsonschema": "jsonschema" in sys.modules, "re": "re" in sys.modules}
+import json
+print(json.dumps({**loaded, "problems": found}))
 """
 
 
@@ -457,7 +459,8 @@ def _load_in_subprocess(bundle: Path) -> dict[str, Any]:
 
 def test_a_valid_config_is_loaded_without_jsonschema() -> None:
     result = _load_in_subprocess(REPO / "bundles" / "busybox")
-    assert result == {"jsonschema": False, "problems": []}
+    # nor `re`: the schema's patterns come precompiled for this interpreter's _sre
+    assert result == {"jsonschema": False, "re": False, "problems": []}
 
 
 def test_an_invalid_config_gets_jsonschemas_messages(tmp_path: Path) -> None:
@@ -465,7 +468,7 @@ def test_an_invalid_config_gets_jsonschemas_messages(tmp_path: Path) -> None:
     config["process"]["args"] = "sh"
     (tmp_path / "config.json").write_text(json.dumps(config))
     result = _load_in_subprocess(tmp_path)
-    assert result == {"jsonschema": True,
+    assert result == {"jsonschema": True, "re": True,
                       "problems": ['process.args: expected an array, got "sh"']}
 
 
@@ -481,3 +484,29 @@ def test_pyrunc_create_imports_no_jsonschema(runtime: Runtime, make_bundle: Any)
         assert "jsonschema" not in proc.stderr
     finally:
         runtime("delete", "--force", container)
+
+
+def test_precompiled_patterns_are_res_own() -> None:
+    """Each pattern handed to _sre at build time is the Pattern re.compile makes, and they
+    search alike (the schema's patterns, on strings near their boundaries)."""
+    import re
+
+    from pyrunc.config import _compiled
+
+    def patterns(node: Any) -> set[str]:
+        if isinstance(node, list):
+            return set().union(*map(patterns, node))
+        if not isinstance(node, dict):
+            return set()
+        own = {node["pattern"]} if isinstance(node.get("pattern"), str) else set()
+        return own.union(*map(patterns, node.values()))
+
+    schema_patterns = patterns(json.loads(Path(SCHEMA_PATH).read_text()))
+    assert schema_patterns and schema_patterns <= set(_compiled._PATTERNS), (
+        "the fast path is off on this interpreter")
+    samples = ["", "1.0.0", "1.3.0-rc.1", "1.4.0", "RLIMIT_NOFILE", "RLIMIT_", "0-3,5", "c",
+               "cb", "2MB", "1GB", "0MB", "MB:x", "MB:\n", "x\n", "\u00e9"]
+    for pattern, compiled in _compiled._PATTERNS.items():
+        assert compiled == re.compile(pattern)
+        for text in samples:
+            assert bool(compiled.search(text)) == bool(re.search(pattern, text)), (pattern, text)

@@ -461,11 +461,16 @@ def test_failed_poststart_hook_fails_start_and_stops_the_container(runtime: Runt
 
 
 def test_failed_poststop_hook_only_warns(runtime: Runtime, tmp_path: Path) -> None:
+    """Each failure warns, and the hooks after it still run (runtime-spec, poststop)."""
     config = busybox_config(["true"])
-    config["hooks"] = {"poststop": [{"path": "/bin/false"}]}
+    mark = tmp_path / "ran"
+    config["hooks"] = {"poststop": [{"path": "/bin/false"}, {"path": "/bin/false"},
+                                    {"path": "/bin/sh", "args": ["sh", "-c", f"touch {mark}"]}]}
     proc = runtime("run", "-b", str(write_bundle(tmp_path / "b", config)), "c1")
     assert proc.returncode == 0
     assert "warning: poststop hook #0 (/bin/false) failed" in proc.stderr
+    assert "warning: poststop hook #1 (/bin/false) failed" in proc.stderr
+    assert mark.exists()
     assert runtime.ids() == []
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from helpers import Runtime, busybox_config, write_bundle
 
-from pyrunc.linux import launcher
+from pyrunc.linux import execfifo, launcher
 from pyrunc.linux.launcher import Launched, LaunchError, LaunchRequest
 
 
@@ -115,10 +115,10 @@ def test_launch_then_start_runs_the_process(launch: Launch, tmp_path: Path) -> N
     assert launch.states == ["creating", "created"]
     with open(f"/proc/{launched.pid}/stat") as f:
         assert int(f.read().rsplit(")", 1)[1].split()[19]) == launched.start_time
-    fifo = Path(req.state_dir) / launcher.EXEC_FIFO
+    fifo = Path(req.state_dir) / execfifo.EXEC_FIFO
     assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_IMODE(fifo.stat().st_mode) == 0o600
     assert not out.exists()  # created: the process waits for start
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     assert not fifo.exists()
     assert launch.wait(launched.pid) == 0
     assert out.read_text() == "1\n"  # pid 1 of its own pid namespace
@@ -128,7 +128,7 @@ def test_start_returns_once_the_process_is_execd(launch: Launch) -> None:
     launched, req = launch(_config("sleep 100"))
     exe = os.readlink(f"/proc/{launched.pid}/exe")
     assert exe.startswith("/memfd:pyrunc-init")  # not the host's binary (CVE-2019-5736)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     assert os.readlink(f"/proc/{launched.pid}/exe") == "/bin/busybox"  # no waiting needed
 
 
@@ -149,9 +149,9 @@ def test_waiting_init_holds_no_host_directory(launch: Launch) -> None:
     assert not [fd for fd, mode in kinds.items() if stat.S_ISDIR(mode)]
     assert os.readlink(f"/proc/{launched.pid}/cwd") == "/"  # the container's root
     links = [os.readlink(f"{fd_dir}/{fd}") for fd in kinds]
-    assert req.state_dir + "/" + launcher.EXEC_FIFO in links
+    assert req.state_dir + "/" + execfifo.EXEC_FIFO in links
     assert not [link for link in links if link.startswith(req.state_dir + "/") and
-                not link.endswith(launcher.EXEC_FIFO)]
+                not link.endswith(execfifo.EXEC_FIFO)]
 
 
 def test_start_of_a_dead_init_fails_and_removes_the_fifo(launch: Launch) -> None:
@@ -159,10 +159,10 @@ def test_start_of_a_dead_init_fails_and_removes_the_fifo(launch: Launch) -> None
     os.kill(launched.pid, 9)
     launch.wait(launched.pid)
     with pytest.raises(LaunchError, match="exited before start"):
-        launcher.start(req.state_dir, launched.pid)
-    assert not (Path(req.state_dir) / launcher.EXEC_FIFO).exists()
+        execfifo.start(req.state_dir, launched.pid)
+    assert not (Path(req.state_dir) / execfifo.EXEC_FIFO).exists()
     with pytest.raises(LaunchError, match="not created"):
-        launcher.start(req.state_dir, launched.pid)
+        execfifo.start(req.state_dir, launched.pid)
 
 
 def test_failure_in_the_init_raises_and_leaves_nothing(launch: Launch) -> None:
@@ -273,7 +273,7 @@ def test_preserved_fds_keep_their_numbers_and_others_close(launch: Launch) -> No
                                    preserve_fds=1)
         os.close(w)
         os.close(w2)
-        launcher.start(req.state_dir, launched.pid)
+        execfifo.start(req.state_dir, launched.pid)
         assert launch.wait(launched.pid) == 0
         # 0-2, 3 (the pipe) and ls' own directory fd (5, had 4 been passed on)
         assert sorted(os.read(r, 1000).decode().split()) == ["0", "1", "2", "3", "4"]
@@ -334,7 +334,7 @@ def test_console_is_the_controlling_tty_of_a_session_leader(
     path, received = fd_receiver
     script = "tty; cut -d' ' -f6,7 /proc/self/stat; echo done"
     launched, req = launch(_config(script, terminal=True), console_socket=path)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     name, fds = received()
     out = _read_until(fds[0], b"done").decode().split()
     assert launch.wait(launched.pid) == 0
@@ -352,7 +352,7 @@ def test_console_without_a_mount_namespace(
     config["mounts"] = []
     config["linux"]["maskedPaths"] = config["linux"]["readonlyPaths"] = []
     launched, req = launch(config, console_socket=path)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     assert b"on-a-host-pty" in _read_until(received()[1][0], b"on-a-host-pty")
     assert launch.wait(launched.pid) == 0
 
@@ -406,7 +406,7 @@ def test_start_container_hook_runs_in_the_container_before_start_returns(
                           f"test -e /bin/busybox && echo in-rootfs >> {log}")
     launched, req = launch(config)
     assert not log.exists()
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     lines = log.read_text().splitlines()  # already there: start waited for the exec
     assert json.loads(lines[0])["status"] == "created"
     assert lines[-1] == "in-rootfs"
@@ -493,7 +493,7 @@ def _exec(launched: Launched, config: dict[str, Any], script: str,
 def test_exec_joins_every_namespace_of_the_container(launch: Launch) -> None:
     config = _config("sleep 100")
     launched, req = launch(config)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     names = ["pid", "net", "ipc", "uts", "mnt", "cgroup"]
     status, out = _exec(launched, config, "for n in " + " ".join(names) +
                         "; do readlink /proc/self/ns/$n; done >&3; echo $$ >&3; hostname >&3;"
@@ -508,7 +508,7 @@ def test_exec_joins_every_namespace_of_the_container(launch: Launch) -> None:
 def test_exec_applies_the_process_user_and_caps(launch: Launch) -> None:
     config = _config("sleep 100")
     launched, req = launch(config)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     config["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [5]}
     config["process"]["capabilities"] = {"bounding": ["CAP_KILL"]}
     status, out = _exec(launched, config, "id >&3; grep -E 'CapBnd|CapEff' /proc/self/status >&3")
@@ -525,7 +525,7 @@ def test_exec_in_a_user_namespace(launch: Launch) -> None:
     config["root"]["readonly"] = False
     config["mounts"] = [m for m in config["mounts"] if not m["destination"].startswith("/sys")]
     launched, req = launch(config)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     status, out = _exec(launched, config, "readlink /proc/self/ns/user >&3; id -u >&3")
     assert status == 0
     assert out.split() == [os.readlink(f"/proc/{launched.pid}/ns/user"), "0"]
@@ -534,7 +534,7 @@ def test_exec_in_a_user_namespace(launch: Launch) -> None:
 def test_exec_failure_leaves_nothing(launch: Launch) -> None:
     config = _config("sleep 100")
     launched, req = launch(config)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     before = set(_children())
     bad = dict(config, process=dict(config["process"], args=["/no/such/program"]))
     pidfd = os.pidfd_open(launched.pid)
@@ -555,7 +555,7 @@ def test_exec_with_a_terminal(launch: Launch, fd_receiver: tuple[str, Received])
     path, received = fd_receiver
     config = _config("sleep 100")
     launched, req = launch(config)
-    launcher.start(req.state_dir, launched.pid)
+    execfifo.start(req.state_dir, launched.pid)
     tty_config = dict(config, process=dict(config["process"], terminal=True,
                                            args=["sh", "-c", "tty; echo exec-done"]))
     pidfd = os.pidfd_open(launched.pid)

@@ -7,9 +7,11 @@ options (``--help``, ``--version``) raise NeedsTyper so that typer renders them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyrunc.errors import UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 HELP = ("-h", "--help")
 

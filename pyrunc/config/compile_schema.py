@@ -23,8 +23,11 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "config.schema.json")
 OUT_PATH = os.path.join(os.path.dirname(__file__), "_compiled.py")
@@ -71,6 +74,12 @@ class Compiler:
         self.ref_names: dict[str, str] = {}  # "$ref" -> function name
         self.uses_number = False
         self.constants: dict[str, str] = {}  # name -> literal (the values of an enum)
+        self.patterns: list[str] = []  # every regular expression, in order of first use
+
+    def _search(self, pattern: str, text: str) -> str:
+        if pattern not in self.patterns:
+            self.patterns.append(pattern)
+        return f"_search({_pyrepr(pattern)}, {text})"
 
     # ---- names ------------------------------------------------------------------------
 
@@ -176,7 +185,7 @@ class Compiler:
             parts.append(_and([*guard, f"{v} in {name}"]))
         if "pattern" in schema:
             parts.append(self._guarded(known, "string", v,
-                                       f"_search({_pyrepr(schema['pattern'])}, {v})"))
+                                       self._search(schema["pattern"], v)))
         for key, op in (("minLength", ">="), ("maxLength", "<=")):
             if key in schema:
                 parts.append(self._guarded(known, "string", v, f"len({v}) {op} {schema[key]}"))
@@ -258,7 +267,7 @@ class Compiler:
         for i, (pattern, sub) in enumerate(patterns.items()):
             test = self.expr(sub, "value", [*path, "patternProperties", f"p{i}"])
             if test != "True":
-                pattern_lines.append(f"        if _search({_pyrepr(pattern)}, key) and not "
+                pattern_lines.append(f"        if {self._search(pattern, 'key')} and not "
                                      f"{_paren(test)}:\n            return False")
         extra = schema.get("additionalProperties", True)
         if extra is not True and extra != {}:
@@ -267,7 +276,7 @@ class Compiler:
             if properties:
                 conds.append(f"key not in {{{', '.join(json.dumps(p) for p in properties)}}}")
             if patterns:
-                conds.append(f"not _search({_pyrepr('|'.join(patterns))}, key)")
+                conds.append(f"not {self._search('|'.join(patterns), 'key')}")
             test = self.expr(extra, "value", [*path, "additionalProperties"])
             fail = "True" if test == "False" else f"not {_paren(test)}"
             cond = _and([*conds, fail]) if fail != "True" else (_and(conds) or "True")
@@ -339,15 +348,67 @@ HEADER = '''\
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs ~4 ms to import; annotations are only for the checker
+if TYPE_CHECKING:
+    from typing import Any
 {imports}
+import _sre
+
+# The schema's regular expressions, compiled at build time by this interpreter's own `re`
+# and handed to its engine (_sre) directly: importing `re` costs each `create` ~7 ms. Only
+# when _sre's code format is the one they were compiled for; otherwise `re` compiles them.
+_PATTERNS: dict[str, Any] = {{}}
+if (_sre.MAGIC, _sre.CODESIZE) == {sre_version}:
+{precompiled}
 
 def _search(pattern: str, text: str) -> bool:
     """jsonschema's ``pattern``: re.search, so unanchored unless the pattern says ^...$."""
-    import re  # lazily; json has imported it already, so this costs a dict lookup
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        import re
 
-    return re.search(pattern, text) is not None
+        compiled = _PATTERNS[pattern] = re.compile(pattern)
+    return compiled.search(text) is not None
 '''
+
+
+def _sre_compile_args(pattern: str) -> tuple[Any, ...] | None:
+    """The arguments re.compile(pattern) passes to _sre.compile, or None where this
+    interpreter's re is built differently (re._compiler.compile, CPython 3.11-3.13)."""
+    try:
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        parsed = _parser.parse(pattern, 0)
+        code = _compiler._code(parsed, 0)
+        groupindex = dict(parsed.state.groupdict)
+        indexgroup: list[str | None] = [None] * parsed.state.groups
+        for name, index in groupindex.items():
+            indexgroup[index] = name
+        args = (pattern, parsed.state.flags, [int(c) for c in code], parsed.state.groups - 1,
+                groupindex, tuple(indexgroup))
+        import _sre
+
+        made = _sre.compile(*args)
+    except Exception:
+        return None
+    if made != re.compile(pattern):  # Pattern equality: same pattern, flags and code
+        return None
+    return args
+
+
+def _precompiled(patterns: list[str]) -> str:
+    lines = []
+    for pattern in patterns:
+        args = _sre_compile_args(pattern)
+        if args is not None:
+            _, flags, code, groups, groupindex, indexgroup = args
+            numbers = textwrap.fill(", ".join(map(str, code)), width=100,
+                                    initial_indent="            ",
+                                    subsequent_indent="            ")
+            lines.append(f"    _PATTERNS[{pattern!r}] = _sre.compile(\n"
+                         f"        {pattern!r}, {flags}, [\n{numbers}\n"
+                         f"        ], {groups}, {groupindex!r}, {indexgroup!r})")
+    return "\n".join(lines) or "    pass"
 
 
 def render(schema: dict[str, Any], source: str = "config.schema.json") -> str:
@@ -359,7 +420,11 @@ def render(schema: dict[str, Any], source: str = "config.schema.json") -> str:
     compiler.functions["is_valid"] = []
     compiler.functions["is_valid"] = compiler._body("is_valid", schema, [], "#")
     imports = "from numbers import Number\n" if compiler.uses_number else ""
-    out = [HEADER.format(source=source, imports=imports)]
+    import _sre
+
+    out = [HEADER.format(source=source, imports=imports,
+                         sre_version=repr((_sre.MAGIC, _sre.CODESIZE)),
+                         precompiled=_precompiled(compiler.patterns))]
     if compiler.constants:  # the values of each enum, a frozenset for the "in" test
         out.append("\n")
         for name, literal in compiler.constants.items():

@@ -7,11 +7,14 @@ spec requires to be absolute, no namespace listed twice.
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
 
+from pyrunc import jsonio
 from pyrunc.errors import ConfigError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_FILE = "config.json"
 
@@ -26,7 +29,7 @@ def read_config(bundle: str) -> dict[str, Any]:
     except OSError as err:
         raise ConfigError([f"cannot read {path}: {err.strerror}"]) from None
     try:
-        doc = json.loads(data)
+        doc = jsonio.loads(data)
     except ValueError as err:
         raise ConfigError([f"invalid JSON: {err}"]) from None
     if not isinstance(doc, dict):

@@ -11,37 +11,48 @@ the problems. tests/test_config_schema.py proves that both give the same verdict
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
-from functools import cache
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema", "config.schema.json")
 TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string",
               "integer": "an integer", "boolean": "a boolean", "number": "a number"}
 
 
-@cache
+_cached: dict[str, Any] = {}  # (functools.cache would import functools: ~2 ms)
+
+
 def compiled_check() -> Callable[[Any], bool]:
     """The schema's verdict, compiled to plain Python (see compile_schema.py)."""
-    try:
-        from pyrunc.config._compiled import is_valid
-    except ImportError:  # a source tree that was never built: compile in memory (~20 ms)
-        from pyrunc.config.compile_schema import load
+    check: Callable[[Any], bool]
+    if "check" not in _cached:
+        try:
+            from pyrunc.config._compiled import is_valid as check
+        except ImportError:  # a source tree that was never built: compile in memory (~20 ms)
+            from pyrunc.config.compile_schema import load
 
-        return load(SCHEMA_PATH)
-    check: Callable[[Any], bool] = is_valid  # typed here: the module may not exist for mypy
+            check = load(SCHEMA_PATH)
+        _cached["check"] = check
+    check = _cached["check"]
     return check
 
 
-@cache
 def _validator() -> Any:
+    """jsonschema, only to name the problems of a config the compiled check rejected."""
+    if "validator" in _cached:
+        return _cached["validator"]
+    import json
+
     import jsonschema
 
     with open(SCHEMA_PATH, "rb") as f:
         schema = json.load(f)
-    return jsonschema.Draft4Validator(schema)
+    _cached["validator"] = jsonschema.Draft4Validator(schema)
+    return _cached["validator"]
 
 
 def json_path(parts: Any) -> str:
@@ -52,6 +63,8 @@ def json_path(parts: Any) -> str:
 
 
 def _short(value: Any) -> str:
+    import json
+
     text = json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -7,9 +7,13 @@ allowed), as runc does.
 
 from __future__ import annotations
 
-from typing import Any
+from pyrunc.linux.plan import T_DEVICE, s, u32
 
-from pyrunc.linux.plan import T_DEVICE, Record, s, u32
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.linux.plan import Record
 
 S_IFCHR, S_IFBLK, S_IFIFO = 0o020000, 0o060000, 0o010000
 DEVICE_TYPES = {"c": S_IFCHR, "u": S_IFCHR, "b": S_IFBLK, "p": S_IFIFO}

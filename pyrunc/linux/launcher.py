@@ -23,21 +23,21 @@ No Python runs in the container's processes: the init is a C program (docs/nativ
 
 from __future__ import annotations
 
-import errno
-import json
 import os
 import select
-import signal
-import socket
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from pyrunc import SPEC_VERSION
-from pyrunc.linux import mounts, namespaces, plan, process
+from pyrunc import SPEC_VERSION, jsonio
+from pyrunc.errors import LaunchError as LaunchError  # re-exported: callers catch it here
+from pyrunc.linux import mounts, namespaces, plan, process, unixsock
+from pyrunc.linux.execfifo import EXEC_FIFO
+from pyrunc.linux.execfifo import unlink as _unlink
 
-EXEC_FIFO = "exec.fifo"
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 INIT_BINARY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_libexec", "pyrunc-init")
 
 SYNC_USERNS, SYNC_MAPS_DONE, SYNC_PID, SYNC_GO, SYNC_READY, SYNC_ERROR = 1, 2, 3, 4, 5, 6
@@ -45,28 +45,32 @@ SYNC_SECCOMP = 7
 F_ADD_SEALS, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1033, 1, 2, 4, 8
 
 
-class LaunchError(Exception):
-    """The container could not be set up; str() is the one-line reason."""
-
-
-@dataclass
 class LaunchRequest:
-    container_id: str
-    bundle: str
-    config: dict[str, Any]
-    state_dir: str
-    console_socket: str | None = None
-    pidfd_socket: str | None = None
-    preserve_fds: int = 0
-    no_pivot: bool = False
-    no_new_keyring: bool = False
-    extra_env: list[str] = field(default_factory=list)
+    """A container to create. (A plain class, as the others here: importing dataclasses
+    costs `create` ~10 ms, docs/performance.md.)"""
+
+    __slots__ = ("bundle", "config", "console_socket", "container_id", "extra_env",
+                 "no_new_keyring", "no_pivot", "pidfd_socket", "preserve_fds", "state_dir")
+
+    def __init__(self, container_id: str, bundle: str, config: dict[str, Any], state_dir: str,
+                 console_socket: str | None = None, pidfd_socket: str | None = None,
+                 preserve_fds: int = 0, no_pivot: bool = False, no_new_keyring: bool = False,
+                 extra_env: list[str] | None = None) -> None:
+        self.container_id, self.bundle, self.config = container_id, bundle, config
+        self.state_dir = state_dir
+        self.console_socket, self.pidfd_socket = console_socket, pidfd_socket
+        self.preserve_fds, self.no_pivot, self.no_new_keyring = (preserve_fds, no_pivot,
+                                                                  no_new_keyring)
+        self.extra_env: list[str] = extra_env if extra_env is not None else []
 
 
-@dataclass
 class Launched:
-    pid: int
-    start_time: int
+    """The container's init, waiting for `start`."""
+
+    __slots__ = ("pid", "start_time")
+
+    def __init__(self, pid: int, start_time: int) -> None:
+        self.pid, self.start_time = pid, start_time
 
 
 def build_plan(req: LaunchRequest, preserve_fds: int) -> bytes:
@@ -112,7 +116,7 @@ def _sealed_init() -> int:
     return fd
 
 
-def _recv(sock: socket.socket, timeout: float | None = None) -> tuple[int, bytes]:
+def _recv(sock: unixsock.Socket, timeout: float | None = None) -> tuple[int, bytes]:
     if timeout is not None and not select.select([sock], [], [], timeout)[0]:
         raise LaunchError("timed out waiting for the container init")
     data = sock.recv(16384)
@@ -124,24 +128,24 @@ def _recv(sock: socket.socket, timeout: float | None = None) -> tuple[int, bytes
     return kind, data[4:]
 
 
-def _expect(sock: socket.socket, kind: int) -> bytes:
+def _expect(sock: unixsock.Socket, kind: int) -> bytes:
     got, payload = _recv(sock)
     if got != kind:
         raise LaunchError(f"sync: expected message {kind}, got {got}")
     return payload
 
 
-def _send(sock: socket.socket, kind: int, payload: bytes = b"") -> None:
+def _send(sock: unixsock.Socket, kind: int, payload: bytes = b"") -> None:
     sock.send(struct.pack("=I", kind) + payload)
 
 
-def _send_go(sock: socket.socket, states: bytes) -> None:
+def _send_go(sock: unixsock.Socket, states: bytes) -> None:
     """GO, with the hook states in a memfd: state JSON with big annotations would not fit in
     one SOCK_SEQPACKET message."""
     fd = os.memfd_create("pyrunc-states", os.MFD_CLOEXEC)
     try:
         os.write(fd, states)
-        socket.send_fds(sock, [struct.pack("=I", SYNC_GO)], [fd])
+        unixsock.send_fds(sock, struct.pack("=I", SYNC_GO), [fd])
     finally:
         os.close(fd)
 
@@ -155,7 +159,7 @@ def _reap(pid: int) -> None:
 
 def _kill(pid: int) -> None:
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, 9)  # SIGKILL (the signal module would import enum: ~5 ms)
     except ProcessLookupError:
         return
     _reap(pid)
@@ -199,7 +203,7 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
         _send_go(init.sock, plan.s(hook_state("creating"), hook_state("created")))
         kind, _ = _recv_after_listener(
             init.sock, lambda fd: _send_listener(req.config, fd, pid,
-                                                 json.loads(hook_state("creating"))))
+                                                 jsonio.loads(hook_state("creating"))))
         if kind != SYNC_READY:
             raise LaunchError("the container init exited before it was set up" if kind == 0
                               else f"sync: expected message {SYNC_READY}, got {kind}")
@@ -225,15 +229,14 @@ class _Init:
     --console-socket."""
 
     def __init__(self) -> None:
-        self.sock, self._child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._console: socket.socket | None = None
+        self.sock, self._child = unixsock.seqpacket_pair()
+        self._console: unixsock.Socket | None = None
         self.stage1 = self.pid = -1
 
     def spawn(self, data: bytes, fd3: int, console_socket: str | None) -> None:
         if console_socket:
-            self._console = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                self._console.connect(console_socket)
+                self._console = unixsock.connect(console_socket)
             except OSError as err:
                 raise LaunchError(f"--console-socket {console_socket}: {err.strerror}"
                                   ) from None
@@ -278,16 +281,20 @@ class _Init:
             self._console.close()
 
 
-@dataclass
 class ExecRequest:
     """A process to start in a running container (`pyrunc exec`)."""
 
-    init_pidfd: int             # pidfd of the container's init, checked by the caller
-    config: dict[str, Any]      # the container's config.json, its "process" the one to run
-    console_socket: str | None = None
-    pidfd_socket: str | None = None
-    preserve_fds: int = 0
-    state: dict[str, Any] | None = None  # the container's state, for a seccomp agent
+    __slots__ = ("config", "console_socket", "init_pidfd", "pidfd_socket", "preserve_fds",
+                 "state")
+
+    def __init__(self, init_pidfd: int, config: dict[str, Any],
+                 console_socket: str | None = None, pidfd_socket: str | None = None,
+                 preserve_fds: int = 0, state: dict[str, Any] | None = None) -> None:
+        self.init_pidfd = init_pidfd  # pidfd of the container's init, checked by the caller
+        self.config = config  # the container's config.json, its "process" the one to run
+        self.console_socket, self.pidfd_socket = console_socket, pidfd_socket
+        self.preserve_fds = preserve_fds
+        self.state = state  # the container's state, for a seccomp agent
 
 
 def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
@@ -338,11 +345,11 @@ def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
         init.close()
 
 
-def _recv_after_listener(sock: socket.socket, hand_over: Callable[[int], None]
+def _recv_after_listener(sock: unixsock.Socket, hand_over: Callable[[int], None]
                          ) -> tuple[int, bytes]:
     """The next message (kind 0: EOF), after passing on the seccomp notify listener
     (SYNC_SECCOMP) if the init sends one first. ERROR raises its reason."""
-    data, fds, _, _ = socket.recv_fds(sock, 16384, 1, socket.MSG_CMSG_CLOEXEC)
+    data, fds = unixsock.recv_fds(sock, 16384, 1, unixsock.MSG_CMSG_CLOEXEC)
     kind = struct.unpack("=I", data[:4])[0] if len(data) >= 4 else 0
     if kind == SYNC_SECCOMP and fds:
         hand_over(fds[0])  # closes it
@@ -365,9 +372,11 @@ def _send_listener(config: dict[str, Any], listener: int, pid: int,
         message["metadata"] = seccomp["listenerMetadata"]
     message["state"] = state
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as agent:
-            agent.connect(path)
-            socket.send_fds(agent, [json.dumps(message).encode()], [listener])
+        agent = unixsock.connect(path)
+        try:
+            unixsock.send_fds(agent, jsonio.dumps(message).encode(), [listener])
+        finally:
+            agent.close()
     except OSError as err:
         raise LaunchError(f"linux.seccomp.listenerPath: {path}: {err.strerror}") from None
     finally:
@@ -398,52 +407,14 @@ def _set_oom_score_adj(config: dict[str, Any], pid: int) -> None:
 def _send_pidfd(path: str, pid: int, payload: bytes) -> None:
     pidfd = os.pidfd_open(pid)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(path)
-            socket.send_fds(sock, [payload], [pidfd])  # runc's: "standard", "setns" for exec
+        sock = unixsock.connect(path)
+        try:
+            unixsock.send_fds(sock, payload, [pidfd])  # runc's: "standard", "setns" for exec
+        finally:
+            sock.close()
     except OSError as err:
         raise LaunchError(f"--pidfd-socket {path}: {err.strerror}") from None
     finally:
         os.close(pidfd)
 
 
-def start(state_dir: str, pid: int) -> None:
-    """Let a created container's init exec its process: write one byte into the exec fifo,
-    then wait until the init's read end closes, which its execve does (O_CLOEXEC): on return
-    the container's process runs (or the init died). ``pid`` names the init in errors."""
-    fifo = os.path.join(state_dir, EXEC_FIFO)
-    try:
-        # non-blocking: no reader (ENXIO) means the init is gone, instead of a hang
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise LaunchError("cannot start a container that is not created") from None
-    except OSError as err:
-        if err.errno != errno.ENXIO:
-            raise LaunchError(f"exec fifo: {err.strerror}") from None
-        _unlink(fifo)
-        raise LaunchError(f"the container init ({pid}) exited before start") from None
-    try:
-        os.write(fd, b"0")
-        poller = select.poll()
-        poller.register(fd, 0)  # POLLERR, always reported: the last reader has gone
-        while not poller.poll():
-            pass
-        if _unread(fd):  # the init died without reading the byte
-            raise LaunchError(f"the container init ({pid}) exited before start")
-    finally:
-        os.close(fd)
-        _unlink(fifo)
-
-
-def _unread(fd: int) -> int:
-    import fcntl
-    import termios
-
-    return int(struct.unpack("=i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0])
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -10,8 +10,6 @@ the rootfs, never following symlinks out of it. Record layouts: docs/rootfs.md.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from pyrunc.linux.devices import device_records
 from pyrunc.linux.plan import (
@@ -25,11 +23,18 @@ from pyrunc.linux.plan import (
     T_ROOTFS,
     T_ROOTFS_PROPAGATION,
     T_SYSCTL,
-    Record,
     flag,
     s,
     u32,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.linux.plan import (
+        Record,
+    )
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_SYNCHRONOUS, MS_REMOUNT, MS_MANDLOCK, MS_DIRSYNC = 16, 32, 64, 128
@@ -89,19 +94,24 @@ IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
 CGROUP_V1_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
 
-@dataclass
 class MountOptions:
-    """A mount's options, sorted the way runc sorts them."""
+    """A mount's options, sorted the way runc sorts them. (Plain classes here and in the
+    launcher: importing dataclasses costs `create` ~10 ms, docs/performance.md.)"""
 
-    flags: int = 0
-    clear: int = 0               # MS_* flags an option explicitly turned off
-    propagation: list[int] = field(default_factory=list)
-    attr_set: int = 0
-    attr_clr: int = 0
-    copyup: bool = False
-    idmap: bool = False
-    ridmap: bool = False
-    data: list[str] = field(default_factory=list)
+    __slots__ = ("attr_clr", "attr_set", "clear", "copyup", "data", "flags", "idmap",
+                 "propagation", "ridmap")
+
+    def __init__(self, flags: int = 0, clear: int = 0,
+                 propagation: list[int] | None = None) -> None:
+        self.flags = flags
+        self.clear = clear               # MS_* flags an option explicitly turned off
+        self.propagation: list[int] = propagation if propagation is not None else []
+        self.attr_set = 0
+        self.attr_clr = 0
+        self.copyup = False
+        self.idmap = False
+        self.ridmap = False
+        self.data: list[str] = []
 
 
 def parse_options(options: list[str], where: str = "mounts[0]") -> MountOptions:
@@ -169,12 +179,15 @@ def _id_maps(where: str, maps: Any) -> list[tuple[int, int, int]]:
     return found
 
 
-@dataclass
 class _Context:
-    config: dict[str, Any]
-    bundle: str
-    namespaces: dict[str, str | None]   # type -> path (None: a new namespace)
-    hierarchies: list[tuple[str, str, str]] | None = None
+    __slots__ = ("bundle", "config", "hierarchies", "namespaces")
+
+    def __init__(self, config: dict[str, Any], bundle: str,
+                 namespaces: dict[str, str | None]) -> None:
+        self.config = config
+        self.bundle = bundle
+        self.namespaces = namespaces  # type -> path (None: a new namespace)
+        self.hierarchies: list[tuple[str, str, str]] | None = None
 
     def cgroup_hierarchies(self) -> list[tuple[str, str, str]]:
         if self.hierarchies is None:

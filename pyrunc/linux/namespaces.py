@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
-from pyrunc.linux.plan import T_NS_JOIN, T_NS_NEW, T_TIME_OFFSETS, Record, s, u32
+from pyrunc.linux.plan import T_NS_JOIN, T_NS_NEW, T_TIME_OFFSETS, s, u32
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.linux.plan import Record
 
 # CLONE_NEW* flags
 FLAGS = {

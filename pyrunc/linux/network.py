@@ -14,9 +14,12 @@ the container's side is made by this thread after a setns, and the thread goes b
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 CLONE_NEWNET = 0x40000000
 IFA_F_PERMANENT = 0x80

@@ -8,7 +8,10 @@ Encoders raise ValueError("<json path>: <why>") for a field they cannot honour.
 from __future__ import annotations
 
 import struct
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAGIC = b"PRPL"
 VERSION = 1

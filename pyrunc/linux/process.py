@@ -5,9 +5,8 @@ launch-plan records."""
 from __future__ import annotations
 
 import struct
-from typing import Any
 
-from pyrunc.linux import capabilities, rlimits, seccomp
+from pyrunc.linux import capabilities, rlimits
 from pyrunc.linux.plan import (
     T_ADDITIONAL_GID,
     T_ARG,
@@ -21,12 +20,19 @@ from pyrunc.linux.plan import (
     T_RLIMIT,
     T_SCHEDULER,
     T_USER,
-    Record,
     flag,
     s,
     u32,
     u64,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.linux.plan import (
+        Record,
+    )
 
 SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
                   "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
@@ -110,5 +116,8 @@ def records(config: dict[str, Any]) -> list[Record]:
             raise ValueError("linux.personality.flags: not supported by pyrunc yet")
         found.append((T_PERSONALITY, u32(PERSONALITY_DOMAINS[domain])))
     found += _lsm(process)
-    found += seccomp.records(config)  # linux.seccomp: also for `exec`, as runc
+    if (config.get("linux") or {}).get("seccomp") is not None:
+        from pyrunc.linux import seccomp  # only then: libseccomp's bindings are not free
+
+        found += seccomp.records(config)  # linux.seccomp: also for `exec`, as runc
     return found

@@ -19,9 +19,12 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from typing import Any, NamedTuple
 
 from pyrunc import log
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # action name -> (SCMP_ACT_* value without the errno, whether it takes errnoRet)
 _ACTIONS: dict[str, tuple[int, bool]] = {
@@ -138,12 +141,16 @@ def supported_flags() -> list[str]:
     return [name for name in sorted(FLAGS) if _flag_supported(name)]
 
 
-class _Rule(NamedTuple):
-    where: str                 # linux.seccomp.syscalls[i]
-    names: list[str]
-    action: int
-    action_name: str
-    args: list[tuple[int, int, int, int]]   # index, op, value, valueTwo
+class _Rule:
+    __slots__ = ("action", "action_name", "args", "names", "where")
+
+    def __init__(self, where: str, names: list[str], action: int, action_name: str,
+                 args: list[tuple[int, int, int, int]]) -> None:
+        self.where = where                 # linux.seccomp.syscalls[i]
+        self.names = names
+        self.action = action
+        self.action_name = action_name
+        self.args = args                   # (index, op, value, valueTwo)
 
 
 def _uint(value: Any, where: str, bits: int) -> int:

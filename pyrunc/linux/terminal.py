@@ -9,7 +9,10 @@ import shutil
 import signal
 import socket
 import tempfile
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConsoleReceiver:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
-from typing import Any
 
+from pyrunc import jsonio
 from pyrunc.errors import ContainerNotFound, PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_FILE = "state.json"
 MAX_ID_BYTES = 1024
@@ -61,11 +64,11 @@ class ContainerDir:
 
     def read_state(self) -> dict[str, Any]:
         with open(os.path.join(self.path, STATE_FILE), "rb") as f:
-            doc: dict[str, Any] = json.loads(f.read())
+            doc: dict[str, Any] = jsonio.loads(f.read())
         return doc
 
     def write_state(self, doc: dict[str, Any]) -> None:
-        write_atomic(os.path.join(self.path, STATE_FILE), json.dumps(doc).encode(), 0o600)
+        write_atomic(os.path.join(self.path, STATE_FILE), jsonio.dumps(doc).encode(), 0o600)
 
     def remove(self) -> None:
         """Remove the directory and everything in it (we hold the lock; nobody else writes)."""

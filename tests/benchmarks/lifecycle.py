@@ -76,28 +76,45 @@ class Bench:
         return [self.runtimes[name], "--root", str(self.work / f"root-{name}"), *args]
 
     def run(self, name: str, *args: str) -> None:
-        subprocess.run(self.cmd(name, *args), check=True, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr into a file, not a pipe: the container's init inherits it and keeps it
+        # open, so reading a pipe to its end would wait for the container
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.run(self.cmd(name, *args), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=err)
+            if proc.returncode:
+                err.seek(0)
+                raise subprocess.CalledProcessError(proc.returncode, proc.args,
+                                                    stderr=err.read())
+
+    def cleanup(self, name: str, container_id: str) -> None:
+        """After a failed step: nothing may outlive the benchmark."""
+        subprocess.run(self.cmd(name, "delete", "-f", container_id), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def lifecycle(self, name: str, container_id: str) -> float:
         bundle = self.bundle()
         start = time.perf_counter()
-        self.run(name, "create", "-b", str(bundle), container_id)
-        self.run(name, "start", container_id)
-        self.run(name, "delete", "-f", container_id)
+        try:
+            self.run(name, "create", "-b", str(bundle), container_id)
+            self.run(name, "start", container_id)
+            self.run(name, "delete", "-f", container_id)
+        except BaseException:
+            self.cleanup(name, container_id)
+            raise
         return time.perf_counter() - start
 
     def state_and_rss(self, name: str, container_id: str) -> tuple[float, int]:
-        self.run(name, "create", "-b", str(self.bundle()), container_id)
         try:
+            self.run(name, "create", "-b", str(self.bundle()), container_id)
             start = time.perf_counter()
             out = subprocess.run(self.cmd(name, "state", container_id), check=True,
-                                 capture_output=True, text=True).stdout
+                                 stdin=subprocess.DEVNULL, capture_output=True,
+                                 text=True).stdout
             elapsed = time.perf_counter() - start
             pid = json.loads(out)["pid"]
             return elapsed, rss_kb(pid)
         finally:
-            self.run(name, "delete", "-f", container_id)
+            self.cleanup(name, container_id)
 
     def parallel(self, name: str, total: int, width: int) -> tuple[float, int]:
         bundles = [self.bundle() for _ in range(total)]
@@ -111,6 +128,7 @@ class Bench:
                 return True
             except subprocess.CalledProcessError as err:
                 print(f"  {name} #{i}: {err.stderr.decode().strip()}", file=sys.stderr)
+                self.cleanup(name, cid)
                 return False
 
         start = time.perf_counter()

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
 
-from pyrunc.cli.invoke import GlobalOptions
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.cli.invoke import GlobalOptions
 
 DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
                   "h": 3600.0}

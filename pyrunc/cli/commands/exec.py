@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
-from pyrunc.cli.invoke import GlobalOptions
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, container_id: str, command: list[str], console_socket: str | None,

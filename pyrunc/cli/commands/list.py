@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from pyrunc.cli.invoke import GlobalOptions
+from pyrunc import jsonio
 from pyrunc.errors import ContainerNotFound, UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, format: str, quiet: bool) -> int:
@@ -27,7 +30,7 @@ def main(opts: GlobalOptions, format: str, quiet: bool) -> int:
     if quiet:
         sys.stdout.write("".join(f"{r['id']}\n" for r in rows))
     elif format == "json":
-        sys.stdout.write(json.dumps(rows) + "\n")
+        sys.stdout.write(jsonio.dumps(rows) + "\n")
     else:
         table = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         table += [(r["id"], str(r["pid"]), r["status"], r["bundle"], r["created"], r["owner"])

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import sys
 
-from pyrunc.cli.invoke import GlobalOptions
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, container_id: str, ps_args: list[str], format: str) -> int:

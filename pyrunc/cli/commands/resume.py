@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pyrunc.cli.invoke import GlobalOptions
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, container_id: str) -> int:

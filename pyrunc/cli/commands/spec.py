@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 
-from pyrunc.cli.invoke import GlobalOptions
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, bundle: str, rootless: bool) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from pyrunc.cli.invoke import GlobalOptions
+from pyrunc import jsonio
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from pyrunc.cli.invoke import GlobalOptions
 
 
 def main(opts: GlobalOptions, container_id: str) -> int:
@@ -14,5 +17,5 @@ def main(opts: GlobalOptions, container_id: str) -> int:
     cdir, container = load(opts, container_id, lock=False)
     with cdir:
         state = container.oci_state()
-    sys.stdout.write(json.dumps(state, indent=2) + "\n")
+    sys.stdout.write(jsonio.dumps_indented(state) + "\n")
     return 0

@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
 
-from pyrunc.cli.invoke import GlobalOptions
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pyrunc.cli.invoke import GlobalOptions
 
 # flag -> (section, key) in linux.resources
 FLAG_FIELDS = {

@@ -22,11 +22,13 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux.cgroups._oom import OomWatcher
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
            "is_frozen", "join", "pids", "remove", "stats", "thaw", "update"]
@@ -78,13 +80,16 @@ def _own_cgroups() -> dict[str, str]:
     return own
 
 
-@dataclass
 class Layout:
     """The cgroup hierarchies to work in: mount points and our own cgroup in each. Detected from
-    /proc by default; tests inject a fake tree (a tmp dir standing for a cgroup2 mount)."""
+    /proc by default; tests inject a fake tree (a tmp dir standing for a cgroup2 mount).
+    (Plain classes in this package: importing dataclasses costs ~10 ms per command.)"""
 
-    mounts: dict[str, str]
-    own: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("mounts", "own")
+
+    def __init__(self, mounts: dict[str, str], own: dict[str, str] | None = None) -> None:
+        self.mounts = mounts
+        self.own: dict[str, str] = own if own is not None else {}
 
     @classmethod
     def detect(cls) -> Layout:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any
 
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _TYPES = {"b": 1, "c": 2}
 _ACCESS = {"m": 1, "r": 2, "w": 4}

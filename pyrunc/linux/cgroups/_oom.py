@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 from pyrunc.errors import PyruncError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _IN_MODIFY = 0x2
 _IN_NONBLOCK = os.O_NONBLOCK

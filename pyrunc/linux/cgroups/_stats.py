@@ -7,9 +7,12 @@ always present. Each controller is read where it lives (v1 hierarchy, else the c
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from pyrunc.linux.cgroups._resources import Target
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAX_UINT64 = (1 << 64) - 1
 _NS = 1_000_000_000
