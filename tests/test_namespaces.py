@@ -154,13 +154,28 @@ def test_user_namespace_several_ranges_and_ownership(run_in: Run, shared_dir: Pa
         userns(c)
         c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 1000},
                                      {"containerID": 1000, "hostID": 300000, "size": 10}]
-        c["mounts"].append({"destination": "/shared", "type": "bind", "source": str(shared),
+        # onto a directory the rootfs has: its root (host 200000) could not create one there
+        c["mounts"].append({"destination": "/home", "type": "bind", "source": str(shared),
                             "options": ["rbind"]})
-    out = run_in("cat /proc/self/uid_map; id -u; touch /shared/by-root; "
+    out = run_in("cat /proc/self/uid_map; id -u; touch /home/by-root; "
                  "cat /proc/self/status | grep CapEff", edit).stdout.split()
     assert out[:7] == ["0", "200000", "1000", "1000", "300000", "10", "0"]
     assert (shared / "by-root").stat().st_uid == 200000  # container root is host 200000
     assert out[-1] != "0000000000000000"  # root of its namespace, with its capabilities
+
+
+def test_user_namespace_root_cannot_create_a_mount_point_it_may_not(run_in: Run,
+                                                                    shared_dir: Path) -> None:
+    """The reason, not a misleading ENOENT: the mapped root cannot write a host-owned rootfs."""
+    missing = f"/missing-{os.getpid()}"
+
+    def edit(c: dict[str, Any]) -> None:
+        userns(c)
+        c["mounts"].append({"destination": missing, "type": "bind", "source": str(shared_dir),
+                            "options": ["rbind"]})
+    proc = run_in("true", edit, ok=False)
+    assert proc.returncode == 1
+    assert f"create destination {missing}: Permission denied" in proc.stderr, proc.stderr
 
 
 def test_user_namespace_process_user_is_mapped(run_in: Run) -> None:

@@ -84,13 +84,17 @@ static int walk_create(int rootfd, const char *path, int file, mode_t mode)
         plen += clen;
         int fd = sp_open(rootfd, prefix, O_PATH, 0);
         if (fd < 0 && errno == ENOENT) {
+            int made;
             if (last && file) {
-                int f = openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (f >= 0) close(f);
+                made = openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (made >= 0) close(made);
             } else {
-                mkdirat(parent, comp, mode);
+                made = mkdirat(parent, comp, mode);
             }
-            /* EEXIST from either means a dangling symlink or a race: the re-open decides */
+            /* EEXIST from either means a dangling symlink or a race: the re-open decides;
+             * any other error (EACCES: a user namespace's root on a rootfs it does not own,
+             * EROFS...) is the reason, not the re-open's ENOENT */
+            if (made < 0 && errno != EEXIST) { close(parent); return -1; }
             fd = sp_open(rootfd, prefix, O_PATH, 0);
         }
         close(parent);
