@@ -70,13 +70,14 @@ def _not_serializable(obj: object) -> Any:
     raise TypeError(f"Object of type {obj.__class__.__name__} is not JSON serializable")
 
 
-def dumps(obj: Any, compact: bool = False) -> str:
-    """json.dumps(obj), or with ``compact`` json.dumps(obj, separators=(",", ":"))."""
+def dumps(obj: Any, compact: bool = False, sort_keys: bool = False) -> str:
+    """json.dumps(obj, sort_keys=sort_keys), or with ``compact`` also
+    separators=(",", ":")."""
     # as json.JSONEncoder: ensure_ascii, check_circular (a fresh markers dict per call),
-    # allow_nan, not sorted, no skipkeys
+    # allow_nan, no skipkeys
     separators = (":", ",") if compact else (": ", ", ")
     encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring_ascii, None,
-                                *separators, False, False, True)
+                                *separators, sort_keys, False, True)
     return "".join(encode(obj, 0))
 
 

@@ -41,6 +41,7 @@ def same(a: Any, b: Any) -> bool:
 def test_dumps_is_json_dumps(doc: Any) -> None:
     assert jsonio.dumps(doc) == json.dumps(doc)
     assert jsonio.dumps(doc, compact=True) == json.dumps(doc, separators=(",", ":"))
+    assert jsonio.dumps(doc, sort_keys=True) == json.dumps(doc, sort_keys=True)
     assert jsonio.dumps_indented(doc) == json.dumps(doc, indent=2)
 
 

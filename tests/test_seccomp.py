@@ -555,3 +555,50 @@ def test_notify_without_agent_fails_cleanly(run_sc: Run, runtime: Runtime,
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "linux.seccomp.listenerPath" in proc.stderr
     assert runtime.ids() == []
+
+
+# ---- the compiled-filter cache ------------------------------------------------------------
+
+_COMPILE = """
+import json, sys
+from pyrunc.linux import seccomp
+profile = json.loads(sys.argv[1])
+flags, program = seccomp.cached_compile(profile)
+print(json.dumps({"cffi": "cffi" in sys.modules, "flags": flags, "program": program.hex(),
+                  "key": seccomp._cache_key(profile)}))
+"""
+
+
+def _compile_fresh(profile: dict[str, Any]) -> dict[str, Any]:
+    """cached_compile in a fresh interpreter (the installed pyrunc)."""
+    import sys
+
+    out = subprocess.run([sys.executable, "-P", "-c", _COMPILE, json.dumps(profile)],
+                         capture_output=True, text=True, check=True, cwd="/").stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+def test_a_compiled_filter_is_reused_and_a_tampered_one_is_not() -> None:
+    from pyrunc.linux import seccomp
+
+    profile = deny(MKDIR, errnoRet=os.getpid() % 4000 + 1)  # a profile of this run's own
+    first = _compile_fresh(profile)
+    path = Path(seccomp.CACHE_DIR) / first["key"]
+    try:
+        assert first["cffi"] and path.exists()  # compiled with libseccomp, then kept
+        assert (path.stat().st_mode & 0o777, path.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+        again = _compile_fresh(profile)
+        assert not again["cffi"]  # from the cache: neither cffi nor libseccomp loaded
+        assert (again["flags"], again["program"]) == (first["flags"], first["program"])
+        other = _compile_fresh(deny(MKDIR, errnoRet=os.getpid() % 4000 + 2))
+        assert other["key"] != first["key"]
+        Path(seccomp.CACHE_DIR, other["key"]).unlink()
+        # a file others could have written is not trusted: compiled again (and replaced)
+        path.write_bytes(path.read_bytes()[:4] + b"\0" * 8)
+        path.chmod(0o666)
+        tampered = _compile_fresh(profile)
+        assert tampered["cffi"] and tampered["program"] == first["program"]
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        path.unlink(missing_ok=True)

@@ -432,10 +432,118 @@ def records(config: dict[str, Any]) -> list[tuple[int, bytes]]:
     seccomp = (config.get("linux") or {}).get("seccomp")
     if seccomp is None:
         return []
-    compiled = compile_filter(seccomp)
+    compiled = cached_compile(seccomp)
     if compiled is None:
         return []
     from pyrunc.linux.plan import T_SECCOMP, u32
 
     flags, program = compiled
     return [(T_SECCOMP, u32(flags) + program)]
+
+
+# ---- the compiled-filter cache -------------------------------------------------------------
+#
+# Compiling an engine's profile (podman's, ~1400 instructions) costs `create` 30-110 ms:
+# importing cffi and ctypes, probing the kernel's flags, libseccomp's own work. Engines send
+# the same profile for every container, so the result is kept, keyed by everything it
+# depends on: the profile (canonical JSON), this module's file (a new pyrunc compiles anew),
+# libseccomp's file and the running kernel. Only root uses it, in a root-only directory on
+# /run (a tmpfs: gone at reboot); a cached file is trusted only when root owns it and no one
+# else may write it, since a container would run under what it says.
+
+CACHE_DIR = "/run/pyrunc-cache/seccomp"
+_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+             "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib")
+
+
+def _cache_key(seccomp: dict[str, Any]) -> str | None:
+    """The cache file's name for ``seccomp``, or None where caching is off."""
+    if os.geteuid() != 0 or "LD_LIBRARY_PATH" in os.environ or "LD_PRELOAD" in os.environ:
+        return None  # (dlopen could load another libseccomp than the one fingerprinted)
+    library = None
+    for directory in _LIB_DIRS:
+        try:
+            st = os.stat(os.path.join(directory, "libseccomp.so.2"))
+        except OSError:
+            continue
+        library = f"{directory}:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+        break
+    if library is None:
+        return None
+    me = os.stat(__file__)
+    import hashlib
+
+    from pyrunc import jsonio
+
+    material = "\0".join([f"{me.st_ino}:{me.st_size}:{me.st_mtime_ns}", library,
+                           os.uname().release, jsonio.dumps(seccomp, sort_keys=True)])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _cache_read(path: str) -> tuple[int, bytes] | None:
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+            return None
+        data = b""
+        while chunk := os.read(fd, 65536):
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) < 4 or (len(data) - 4) % 8:
+        return None
+    return struct.unpack("=I", data[:4])[0], data[4:]
+
+
+def _cache_dir() -> str | None:
+    """CACHE_DIR, made 0700 if missing; None unless it is root's own directory."""
+    import stat
+
+    try:
+        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        st = os.lstat(CACHE_DIR)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o077:
+        return None
+    return CACHE_DIR
+
+
+def _cache_write(path: str, flags: int, program: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        try:
+            os.write(fd, struct.pack("=I", flags) + program)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)  # atomic: a concurrent create reads the old file or the new one
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def cached_compile(seccomp: dict[str, Any]) -> tuple[int, bytes] | None:
+    """compile_filter(seccomp), from the cache when it was compiled before on this host."""
+    if not isinstance(seccomp, dict):
+        return compile_filter(seccomp)
+    key = _cache_key(seccomp)
+    if key is None:
+        return compile_filter(seccomp)
+    path = os.path.join(CACHE_DIR, key)
+    found = _cache_read(path)
+    if found is not None:
+        return found
+    compiled = compile_filter(seccomp)  # errors are raised, never cached
+    if compiled is not None and _cache_dir() is not None:
+        _cache_write(path, *compiled)
+    return compiled
