@@ -89,3 +89,14 @@ def official_validator(schema_file: str) -> Any:
     registry: Any = Registry().with_resources(resources)
     schema = json.loads((directory / schema_file).read_text())
     return jsonschema.Draft4Validator(schema, registry=registry)
+
+
+def cgroup_dirs(container_id: str) -> list[str]:
+    """Every cgroup directory named ``container_id`` (a container's default cgroup)."""
+    found = []
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        if container_id in dirs:
+            found.append(os.path.join(root, container_id))
+        if root.count("/") > 6:
+            dirs[:] = []
+    return found

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Runtime, busybox_config
+from helpers import Runtime, busybox_config, cgroup_dirs
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import cgroups
@@ -40,16 +40,6 @@ def _record(runtime: Runtime, container_id: str) -> dict[str, Any]:
 
 def _read(directory: str, name: str) -> str:
     return Path(directory, name).read_text().strip()
-
-
-def _cgroup_dirs(container_id: str) -> list[str]:
-    found = []
-    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if container_id in dirs:
-            found.append(os.path.join(root, container_id))
-        if root.count("/") > 6:
-            dirs[:] = []
-    return found
 
 
 def _config(script: str, **resources: Any) -> dict[str, Any]:
@@ -76,7 +66,7 @@ def created(runtime: Runtime, make_bundle: Callable[..., Path]
     yield create
     for container_id in made:
         runtime("delete", "--force", container_id)
-        assert _cgroup_dirs(container_id) == []
+        assert cgroup_dirs(container_id) == []
 
 
 needs_hybrid = pytest.mark.skipif(MODE != "hybrid", reason="written for this hybrid host")
@@ -161,7 +151,7 @@ def test_cpu_shares_out_of_range(runtime: Runtime, make_bundle: Callable[..., Pa
     proc = runtime("create", "-b", str(bundle), container_id)
     assert proc.returncode == 1
     assert "linux.resources.cpu.shares" in proc.stderr and "262144" in proc.stderr
-    assert _cgroup_dirs(container_id) == [] and runtime.ids() == []
+    assert cgroup_dirs(container_id) == [] and runtime.ids() == []
 
 
 @pytest.mark.skipif(not os.path.exists("/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device"),
@@ -236,7 +226,7 @@ def test_unavailable_or_invalid_is_one_line_and_leaves_nothing(
     assert proc.returncode == 1
     assert message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert _cgroup_dirs(container_id) == [] and runtime.ids() == []
+    assert cgroup_dirs(container_id) == [] and runtime.ids() == []
 
 
 def test_update_pause_resume_stats(runtime: Runtime, tmp_path: Path,

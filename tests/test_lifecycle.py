@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import REPO, Runtime, busybox_config, pyrunc_cmd
+from helpers import REPO, Runtime, busybox_config, cgroup_dirs, pyrunc_cmd
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -21,16 +21,6 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
-
-
-def _cgroup_dirs(container_id: str) -> list[str]:
-    found = []
-    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
-        if container_id in dirs:
-            found.append(os.path.join(root, container_id))
-        if root.count("/") > 6:
-            dirs[:] = []
-    return found
 
 
 def test_readme_quick_start(runtime: Runtime) -> None:
@@ -87,7 +77,7 @@ def test_create_start_state_delete(runtime: Runtime, make_bundle: Callable[..., 
     assert killed.returncode == 1 and "container not running" in killed.stderr
     assert runtime("delete", "c1").returncode == 0
     assert runtime.ids() == []
-    assert _cgroup_dirs("c1") == []
+    assert cgroup_dirs("c1") == []
 
 
 def test_state_notices_the_init_died(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
@@ -160,7 +150,7 @@ def test_delete_force_of_running(runtime: Runtime, make_bundle: Callable[..., Pa
     assert runtime("delete", "--force", "c1").returncode == 0
     assert not Path(f"/proc/{pid}").exists() or \
         Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] in "ZX"
-    assert runtime.ids() == [] and _cgroup_dirs("c1") == []
+    assert runtime.ids() == [] and cgroup_dirs("c1") == []
 
 
 def test_delete_of_created_kills_the_waiting_init(runtime: Runtime,
@@ -177,7 +167,7 @@ def test_failed_create_leaves_nothing(runtime: Runtime, make_bundle: Callable[..
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "/no/such/binary" in proc.stderr
     assert runtime.ids() == []
-    assert _cgroup_dirs("c1") == []
+    assert cgroup_dirs("c1") == []
     assert _inits() - inits_before == set()
 
 

@@ -372,11 +372,7 @@ def _send_listener(config: dict[str, Any], listener: int, pid: int,
         message["metadata"] = seccomp["listenerMetadata"]
     message["state"] = state
     try:
-        agent = unixsock.connect(path)
-        try:
-            unixsock.send_fds(agent, jsonio.dumps(message).encode(), [listener])
-        finally:
-            agent.close()
+        unixsock.send_fds_to(path, jsonio.dumps(message).encode(), [listener])
     except OSError as err:
         raise LaunchError(f"linux.seccomp.listenerPath: {path}: {err.strerror}") from None
     finally:
@@ -407,11 +403,8 @@ def _set_oom_score_adj(config: dict[str, Any], pid: int) -> None:
 def _send_pidfd(path: str, pid: int, payload: bytes) -> None:
     pidfd = os.pidfd_open(pid)
     try:
-        sock = unixsock.connect(path)
-        try:
-            unixsock.send_fds(sock, payload, [pidfd])  # runc's: "standard", "setns" for exec
-        finally:
-            sock.close()
+        # runc's payload: "standard", "setns" for exec
+        unixsock.send_fds_to(path, payload, [pidfd])
     except OSError as err:
         raise LaunchError(f"--pidfd-socket {path}: {err.strerror}") from None
     finally:

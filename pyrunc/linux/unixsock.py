@@ -31,6 +31,15 @@ def connect(path: str) -> Socket:
     return sock
 
 
+def send_fds_to(path: str, data: bytes, fds: list[int]) -> None:
+    """Connect to the unix socket at ``path``, send ``data`` with ``fds``, close."""
+    sock = connect(path)
+    try:
+        send_fds(sock, data, fds)
+    finally:
+        sock.close()
+
+
 def send_fds(sock: Socket, data: bytes, fds: list[int]) -> None:
     """socket.send_fds: ``data`` with ``fds`` attached (SCM_RIGHTS)."""
     rights = b"".join(fd.to_bytes(_INT, sys.byteorder, signed=True) for fd in fds)
