@@ -66,23 +66,25 @@ def _cgroup_dirs() -> set[str]:
 
 
 def _container_processes() -> list[int]:
+    """Waiting inits of this checkout's pyrunc (not another checkout's or runtime's)."""
     pids = []
     for name in os.listdir("/proc"):
         try:
-            if name.isdigit() and "pyrunc-init" in os.readlink(f"/proc/{name}/exe"):
+            exe = os.readlink(f"/proc/{name}/exe") if name.isdigit() else ""
+            if "pyrunc-init" in exe and exe.startswith(str(_REPO) + "/"):
                 pids.append(int(name))
         except OSError:
             continue
     return pids
 
 
-def _our_mounts() -> list[str]:
+def _our_mounts(basetemp: Path) -> list[str]:
     with open("/proc/self/mountinfo") as f:
-        return [line for line in f if "/pytest-of-" in line or str(ROOTFS) in line]
+        return [line for line in f if str(basetemp) in line or str(ROOTFS) in line]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nothing_leaks() -> Iterator[None]:
+def nothing_leaks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """After the whole suite: no stray container processes, mounts or cgroups."""
     cgroups_before = _cgroup_dirs()
     yield
@@ -92,5 +94,5 @@ def nothing_leaks() -> Iterator[None]:
     while _container_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _container_processes() == [], "container processes left behind"
-    assert _our_mounts() == [], "mounts left behind"
+    assert _our_mounts(tmp_path_factory.getbasetemp()) == [], "mounts left behind"
     assert sorted(_cgroup_dirs() - cgroups_before) == [], "cgroups left behind"
