@@ -6,7 +6,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["lint", "typecheck", "tests", "spec_tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "spec_tests", "e2e"]
 
 PY = ".venv/bin/python"
 
@@ -31,13 +31,23 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=False)
 def tests(session: nox.Session) -> None:
     _setup(session)
-    session.run(PY, "-m", "pytest", "tests", *session.posargs, external=True)
+    session.run(PY, "-m", "pytest", "tests", "--ignore=tests/e2e", *session.posargs,
+                external=True)
 
 
 @nox.session(python=False)
 def spec_tests(session: nox.Session) -> None:
     _setup(session)
     session.run(PY, "-m", "pytest", "spec-tests", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def e2e(session: nox.Session) -> None:
+    """The real engines (podman, containerd) driving pyrunc; `-- --runtime runc` checks the
+    same suites against runc."""
+    _setup(session)
+    session.run("sh", "tests/e2e/install.sh", external=True)
+    session.run(PY, "-m", "pytest", "tests/e2e", *session.posargs, external=True)
 
 
 @nox.session(python=False)

@@ -3,6 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh bundles/install.sh
+sh tests/e2e/install.sh
 .venv/bin/ruff check pyrunc tests spec-tests native noxfile.py setup.py
 .venv/bin/mypy
 exec .venv/bin/python -m pytest "$@"
