@@ -804,6 +804,16 @@ int rootfs_finalize(const struct plan *p)
     }
     if (chdir("/") < 0)
         return fail_errno("chdir /");
+    /* A cwd missing from the image is created, as runc does (Kubernetes' workingDir relies on
+     * it); inside the new root, and before the root may turn read-only. */
+    if (p->cwd && strcmp(p->cwd, "/") != 0) {
+        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int cwd = root < 0 ? -1 : sp_mkdir_all(root, p->cwd, 0755);
+        if (root >= 0) close(root);
+        if (cwd < 0)
+            return fail_errno("process.cwd: create \"%s\"", p->cwd);
+        close(cwd);
+    }
     /* rootfsPropagation is the propagation of the container's root: set on the new "/" */
     if (p->rootfs_propagation && mount("", "/", NULL, p->rootfs_propagation, NULL) < 0)
         return fail_errno("linux.rootfsPropagation: set the propagation of the new /");
