@@ -109,9 +109,25 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
     try:
         launcher.launch(request, on_namespaces_ready, hook_state)
     except launcher.LaunchError as err:
-        raise PyruncError(str(err)) from None
+        raise PyruncError(str(err) + _oom_reason(container)) from None
     except ValueError as err:  # a plan encoder found a field it cannot honour
         raise ConfigError([str(err)]) from None
+
+
+def _oom_reason(container: Container) -> str:
+    """Why the init died, when the OOM killer did it: a memory limit below what the init needs
+    to set up kills it in its fresh cgroup (runc's write of the limit fails instead)."""
+    record = container.doc.get("cgroup")
+    if not record:
+        return ""
+    from pyrunc.linux.cgroups._oom import oom_kills
+
+    if not oom_kills(record):
+        return ""
+    memory = ((container.config.get("linux") or {}).get("resources") or {}).get("memory") or {}
+    limit = memory.get("limit")
+    return (": the OOM killer killed it" + (f" (linux.resources.memory.limit is {limit} bytes)"
+                                            if limit is not None else ""))
 
 
 def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:

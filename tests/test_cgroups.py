@@ -95,6 +95,20 @@ def test_memory_limit_oom_kills(runtime: Runtime, make_bundle: Callable[..., Pat
     assert proc.returncode == 137, proc.stderr  # SIGKILL from the OOM killer
 
 
+def test_memory_limit_too_low_for_the_init_names_the_oom_killer(
+        runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    # the init is OOM-killed in its new cgroup before it is set up: say so, not just "exited"
+    container_id = _id()
+    bundle = make_bundle(config=_config("true", memory={"limit": 4096}))
+    proc = runtime("create", "-b", str(bundle), container_id)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "pyrunc: the container init exited before it was set up: the OOM killer killed it "
+        "(linux.resources.memory.limit is 4096 bytes)")
+    assert runtime.ids() == []
+    assert cgroup_dirs(container_id) == []
+
+
 def test_memory_small_allocation_survives(runtime: Runtime,
                                           make_bundle: Callable[..., Path]) -> None:
     script = 'x=$(head -c 1048576 /dev/zero | tr "\\0" a); echo survived ${#x}'

@@ -34,6 +34,18 @@ def _counter(path: str, key: str) -> int | None:
     return None
 
 
+def oom_kills(record: dict[str, Any]) -> int:
+    """OOM kills counted so far in the container's memory cgroup (v1 oom_control, v2
+    memory.events); 0 when there is no memory controller or the kernel does not count."""
+    paths: dict[str, str] = record.get("paths") or {}
+    v1 = next((d for h, d in paths.items() if h and "memory" in h.split(",")), None)
+    if v1 is not None:
+        return _counter(os.path.join(v1, "memory.oom_control"), "oom_kill") or 0
+    if "" in paths:
+        return _counter(os.path.join(paths[""], "memory.events"), "oom_kill") or 0
+    return 0
+
+
 class OomWatcher:
     def __init__(self, record: dict[str, Any]) -> None:
         paths: dict[str, str] = record.get("paths") or {}
