@@ -56,16 +56,28 @@ def _write_file(level: str, msg: str) -> None:
         os.close(fd)
 
 
+def _stderr(line: str) -> None:
+    """stderr may be closed or unwritable: containerd's shim runs `create` for a pod sandbox
+    with no usable stderr. The --log file, written first, must still get the message, and
+    the command its exit status (not a traceback about the stream)."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(line)
+        stream.flush()
+    except (OSError, ValueError):
+        sys.stderr = None  # nothing more to say there, nor to flush at exit
+
+
 def error(msg: str) -> None:
-    sys.stderr.write(f"pyrunc: {msg}\n")
-    sys.stderr.flush()
     _write_file("error", msg)
+    _stderr(f"pyrunc: {msg}\n")
 
 
 def warning(msg: str) -> None:
-    sys.stderr.write(f"pyrunc: warning: {msg}\n")
-    sys.stderr.flush()
     _write_file("warning", msg)
+    _stderr(f"pyrunc: warning: {msg}\n")
 
 
 def debug(msg: str) -> None:

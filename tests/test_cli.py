@@ -48,6 +48,29 @@ def test_json_log_has_the_same_message(runtime: Runtime, tmp_path: Path) -> None
     assert entry["time"].endswith("Z")
 
 
+@pytest.mark.parametrize("stderr", ["closed", "read-only"])
+def test_error_reaches_the_log_when_stderr_is_unusable(runtime: Runtime, tmp_path: Path,
+                                                       stderr: str) -> None:
+    # containerd's shim runs a pod sandbox's `create` without a usable stderr: the reason
+    # must still reach the --log file it reads, with exit status 1
+    import subprocess
+
+    from helpers import pyrunc_cmd
+
+    log = tmp_path / "log.json"
+    with open(os.devnull, "rb") as read_only:
+        proc = subprocess.run(
+            [*pyrunc_cmd(), "--root", str(runtime.root), "--log", str(log), "--log-format",
+             "json", "state", "nosuch"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=read_only if stderr == "read-only" else None,
+            preexec_fn=(lambda: os.close(2)) if stderr == "closed" else None, timeout=60)
+    assert proc.returncode == 1
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["level"], e["msg"]) for e in entries] == [
+        ("error", 'container "nosuch" does not exist')]
+
+
 def test_text_log(runtime: Runtime, tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
     runtime("state", "nosuch", global_args=("--log", str(log)))
