@@ -522,8 +522,10 @@ def test_no_pivot_with_private_root_propagation_is_refused(run_in: Run) -> None:
     assert proc.returncode == 1 and "not safe without pivot_root" in proc.stderr
 
 
-@pytest.mark.parametrize("propagation,expect", [("shared", "shared:"), ("slave", None),
-                                                ("private", None), ("unbindable", "unbindable")])
+@pytest.mark.parametrize("propagation,expect", [
+    ("shared", "shared:"), ("slave", None), ("private", None), ("unbindable", "unbindable"),
+    # recursive, as runc takes them (containerd's CRI plugin sends rslave and rshared)
+    ("rshared", "shared:"), ("rslave", None), ("rprivate", None), ("runbindable", "unbindable")])
 def test_rootfs_propagation(run_in: Run, propagation: str, expect: str | None) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["linux"]["rootfsPropagation"] = propagation
