@@ -61,12 +61,16 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
     "LinuxContainerConfig": [("resources", 1, _MSG, "LinuxContainerResources", None),
                              ("security_context", 2, _MSG, "LinuxContainerSecurityContext",
                               None)],
+    "Mount": [("container_path", 1, _STRING, None, None), ("host_path", 2, _STRING, None, None),
+              ("readonly", 3, _BOOL, None, None),
+              ("propagation", 5, _ENUM, "MountPropagation", None)],
     "ContainerConfig": [("metadata", 1, _MSG, "ContainerMetadata", None),
                         ("image", 2, _MSG, "ImageSpec", None),
                         ("command", 3, _STRING, None, _REPEATED),
                         ("args", 4, _STRING, None, _REPEATED),
                         ("working_dir", 5, _STRING, None, None),
                         ("envs", 6, _MSG, "KeyValue", _REPEATED),
+                        ("mounts", 7, _MSG, "Mount", _REPEATED),
                         ("log_path", 11, _STRING, None, None),
                         ("linux", 15, _MSG, "LinuxContainerConfig", None)],
     "CreateContainerRequest": [("pod_sandbox_id", 1, _STRING, None, None),
@@ -100,11 +104,14 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
 _ENUMS = {
     "NamespaceMode": ["POD", "CONTAINER", "NODE", "TARGET"],
     "PodSandboxState": ["SANDBOX_READY", "SANDBOX_NOTREADY"],
+    "MountPropagation": ["PROPAGATION_PRIVATE", "PROPAGATION_HOST_TO_CONTAINER",
+                         "PROPAGATION_BIDIRECTIONAL"],
     "ContainerState": ["CONTAINER_CREATED", "CONTAINER_RUNNING", "CONTAINER_EXITED",
                        "CONTAINER_UNKNOWN"],
 }
 NODE = 2  # NamespaceMode: the host's namespace (hostNetwork: no CNI needed)
 CONTAINER_RUNNING, CONTAINER_EXITED = 1, 2
+HOST_TO_CONTAINER = 1  # MountPropagation: a volume with mountPropagation: HostToContainer
 PACKAGE = "runtime.v1"
 
 

@@ -357,6 +357,8 @@ def cri(containerd: Containerd, runtime_binary: str, tmp_path: Path) -> Iterator
         def message(name: str, **fields: Any) -> Any:
             return containerd_cri.message(name, **fields)
 
+        HOST_TO_CONTAINER = containerd_cri.HOST_TO_CONTAINER
+
         @staticmethod
         def wait_exited(container: str, timeout: float = 60) -> Any:
             deadline = time.monotonic() + timeout
@@ -443,3 +445,35 @@ def test_cri_start_error_is_readable(cri: Any, containerd: Containerd,
     assert "did not terminate successfully" not in details
     cri.call("RemoveContainer", container_id=container)
     assert _cri_state(runtime_binary, containerd, container).returncode == 1
+
+
+def test_cri_host_to_container_mount_propagation(cri: Any, tmp_path: Path) -> None:
+    # a HostToContainer volume: containerd makes the root "rslave" (a value outside the
+    # official schema's enum, which runc takes); a mount made on the host afterwards shows up
+    # in the container
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    mounted: list[Path] = []
+    try:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(volume)],
+                       check=True)
+        mounted.append(volume)
+        subprocess.run(["mount", "--make-shared", str(volume)], check=True)
+        container = cri.create("watcher", ["sleep", "1000"], mounts=[cri.message(
+            "Mount", container_path="/volume", host_path=str(volume),
+            propagation=cri.HOST_TO_CONTAINER)])
+        cri.call("StartContainer", container_id=container)
+        (volume / "later").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "later", str(volume / "later")],
+                       check=True)
+        mounted.append(volume / "later")
+        seen = cri.call("ExecSync", container_id=container, timeout=60,
+                        cmd=["sh", "-c", "grep ' /volume/later ' /proc/self/mountinfo"])
+        assert seen.exit_code == 0, seen.stderr
+        assert b" later " in seen.stdout or b" - tmpfs later " in seen.stdout
+        cri.call("StopContainer", container_id=container, timeout=0)
+        cri.wait_exited(container)
+        cri.call("RemoveContainer", container_id=container)
+    finally:
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", str(path)], check=False)
