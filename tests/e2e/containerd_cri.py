@@ -11,9 +11,9 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 _F = descriptor_pb2.FieldDescriptorProto
-_STRING, _BOOL, _INT64, _INT32, _UINT32, _BYTES, _MSG, _ENUM = (
-    _F.TYPE_STRING, _F.TYPE_BOOL, _F.TYPE_INT64, _F.TYPE_INT32, _F.TYPE_UINT32, _F.TYPE_BYTES,
-    _F.TYPE_MESSAGE, _F.TYPE_ENUM)
+_STRING, _BOOL, _INT64, _INT32, _UINT32, _UINT64, _BYTES, _MSG, _ENUM = (
+    _F.TYPE_STRING, _F.TYPE_BOOL, _F.TYPE_INT64, _F.TYPE_INT32, _F.TYPE_UINT32, _F.TYPE_UINT64,
+    _F.TYPE_BYTES, _F.TYPE_MESSAGE, _F.TYPE_ENUM)
 _REPEATED = "repeated"
 _MAP = "map"
 
@@ -56,8 +56,24 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
     "KeyValue": [("key", 1, _STRING, None, None), ("value", 2, _STRING, None, None)],
     "ContainerMetadata": [("name", 1, _STRING, None, None),
                           ("attempt", 2, _UINT32, None, None)],
-    "LinuxContainerResources": [("memory_limit_in_bytes", 4, _INT64, None, None)],
-    "LinuxContainerSecurityContext": [("namespace_options", 3, _MSG, "NamespaceOption", None)],
+    "LinuxContainerResources": [("cpu_period", 1, _INT64, None, None),
+                                ("cpu_quota", 2, _INT64, None, None),
+                                ("cpu_shares", 3, _INT64, None, None),
+                                ("memory_limit_in_bytes", 4, _INT64, None, None)],
+    "Int64Value": [("value", 1, _INT64, None, None)],
+    "UInt64Value": [("value", 1, _UINT64, None, None)],
+    "Capability": [("add_capabilities", 1, _STRING, None, _REPEATED),
+                   ("drop_capabilities", 2, _STRING, None, _REPEATED)],
+    "SecurityProfile": [("profile_type", 1, _ENUM, "ProfileType", None),
+                        ("localhost_ref", 2, _STRING, None, None)],
+    "LinuxContainerSecurityContext": [("capabilities", 1, _MSG, "Capability", None),
+                                      ("privileged", 2, _BOOL, None, None),
+                                      ("namespace_options", 3, _MSG, "NamespaceOption", None),
+                                      ("run_as_user", 5, _MSG, "Int64Value", None),
+                                      ("readonly_rootfs", 7, _BOOL, None, None),
+                                      ("no_new_privs", 11, _BOOL, None, None),
+                                      ("run_as_group", 12, _MSG, "Int64Value", None),
+                                      ("seccomp", 15, _MSG, "SecurityProfile", None)],
     "LinuxContainerConfig": [("resources", 1, _MSG, "LinuxContainerResources", None),
                              ("security_context", 2, _MSG, "LinuxContainerSecurityContext",
                               None)],
@@ -95,6 +111,18 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
                         ("log_path", 15, _STRING, None, None)],
     "ContainerStatusResponse": [("status", 1, _MSG, "ContainerStatus", None),
                                 ("info", 2, _MSG, "InfoEntry", _MAP)],
+    "UpdateContainerResourcesRequest": [("container_id", 1, _STRING, None, None),
+                                        ("linux", 2, _MSG, "LinuxContainerResources", None)],
+    "UpdateContainerResourcesResponse": [],
+    "ContainerStatsRequest": [("container_id", 1, _STRING, None, None)],
+    "CpuUsage": [("timestamp", 1, _INT64, None, None),
+                 ("usage_core_nano_seconds", 2, _MSG, "UInt64Value", None)],
+    "MemoryUsage": [("timestamp", 1, _INT64, None, None),
+                    ("working_set_bytes", 2, _MSG, "UInt64Value", None),
+                    ("usage_bytes", 4, _MSG, "UInt64Value", None)],
+    "ContainerStats": [("cpu", 2, _MSG, "CpuUsage", None),
+                       ("memory", 3, _MSG, "MemoryUsage", None)],
+    "ContainerStatsResponse": [("stats", 1, _MSG, "ContainerStats", None)],
     "ExecSyncRequest": [("container_id", 1, _STRING, None, None),
                         ("cmd", 2, _STRING, None, _REPEATED),
                         ("timeout", 3, _INT64, None, None)],
@@ -104,6 +132,7 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
 _ENUMS = {
     "NamespaceMode": ["POD", "CONTAINER", "NODE", "TARGET"],
     "PodSandboxState": ["SANDBOX_READY", "SANDBOX_NOTREADY"],
+    "ProfileType": ["RuntimeDefault", "Unconfined", "Localhost"],
     "MountPropagation": ["PROPAGATION_PRIVATE", "PROPAGATION_HOST_TO_CONTAINER",
                          "PROPAGATION_BIDIRECTIONAL"],
     "ContainerState": ["CONTAINER_CREATED", "CONTAINER_RUNNING", "CONTAINER_EXITED",
