@@ -32,11 +32,11 @@ def _new_id(prefix: str = "t") -> str:
     return f"{prefix}{os.getpid()}-{next(_ids)}"
 
 
-@pytest.fixture(scope="session")
-def containerd(tmp_path_factory: pytest.TempPathFactory, runtime_binary: str
-               ) -> Iterator[Containerd]:
-    """A private containerd (CRI plugin on, for test_containerd_cri.py) with the busybox
-    image imported in the ctr tests' namespace and in the CRI plugin's (k8s.io)."""
+@pytest.fixture(scope="module")
+def containerd(runtime_binary: str) -> Iterator[Containerd]:
+    """A private containerd (CRI plugin on) with the images imported in the ctr tests'
+    namespace and in the CRI plugin's (k8s.io). Module-scoped: the daemon (a child of
+    pytest) must be gone before other modules count their children."""
     # a short base: containerd's sockets must fit in sun_path (108 bytes)
     base = Path(tempfile.mkdtemp(prefix="ctrd-", dir="/tmp"))
     daemon = Containerd(base, runtime_binary, cri=True)
