@@ -271,6 +271,33 @@ def test_task_metrics(ctr: Ctr) -> None:
     assert "pids.current" in table.stdout
 
 
+def test_oom_kill_is_an_event_and_exit_137(ctr: Ctr, containerd: Containerd) -> None:
+    # the shim watches the task's memory cgroup itself (found from its pid): the runtime must
+    # have put the task there before it ran
+    with tempfile.TemporaryFile() as events:
+        watcher = subprocess.Popen(["ctr", "--address", str(containerd.socket), "events"],
+                                   stdin=subprocess.DEVNULL, stdout=events,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            task = _new_id("oom")
+            proc = ctr("run", "--rm", "--memory-limit", str(32 << 20), IMAGE, task, "sh", "-c",
+                       "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived")
+            assert proc.returncode == 137, proc.stderr
+            assert "survived" not in proc.stdout
+            deadline = time.monotonic() + 30
+            while True:
+                events.seek(0)
+                lines = events.read().decode(errors="replace").splitlines()
+                if any(f'/tasks/exit {{"container_id":"{task}"' in line for line in lines):
+                    break
+                assert time.monotonic() < deadline, "no exit event"
+                time.sleep(0.05)
+            assert any(f'/tasks/oom {{"container_id":"{task}"}}' in line for line in lines)
+        finally:
+            watcher.kill()
+            watcher.wait()
+
+
 # ---- errors as ctr shows them --------------------------------------------------------------
 
 def _no_leftovers(ctr: Ctr, containerd: Containerd, runtime_binary: str) -> None:
@@ -521,4 +548,14 @@ def test_cri_security_context_resources_stats_and_update(cri: Any) -> None:
         assert (memory / "memory.limit_in_bytes").read_text().strip() == str(96 * mib)
     cri.call("StopContainer", container_id=container, timeout=0)
     cri.wait_exited(container)
+    cri.call("RemoveContainer", container_id=container)
+
+
+def test_cri_oom_killed_reason(cri: Any) -> None:
+    container = cri.create(
+        "hog", ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived"],
+        resources=cri.message("LinuxContainerResources", memory_limit_in_bytes=32 << 20))
+    cri.call("StartContainer", container_id=container)
+    status = cri.wait_exited(container)
+    assert (status.exit_code, status.reason) == (137, "OOMKilled")
     cri.call("RemoveContainer", container_id=container)
