@@ -339,15 +339,21 @@ def test_invalid_config_error_names_the_field(ctr: Ctr, containerd: Containerd,
 # ---- Kubernetes: the CRI plugin with a runtime handler whose BinaryName is the runtime ------
 
 @pytest.fixture
-def cri(containerd: Containerd, runtime_binary: str, tmp_path: Path) -> Iterator[Any]:
+def cri(containerd: Containerd, runtime_binary: str, tmp_path: Path,
+        request: pytest.FixtureRequest) -> Iterator[Any]:
     """A pod sandbox on the "pyrunc" runtime handler of containerd's config.toml (host
-    network: no CNI here), as the kubelet would ask for it; removed afterwards."""
+    network: no CNI here), as the kubelet would ask for it; removed afterwards. Indirect
+    parameters: "pid" (the pod's NamespaceMode, CONTAINER by default, as the kubelet's) and
+    "privileged"."""
+    options: dict[str, Any] = getattr(request, "param", {})
     try:
         from e2e import containerd_cri
     except ImportError as err:  # grpcio/protobuf: tests/e2e/install-containerd.sh
         pytest.fail(f"no CRI client ({err}): run sh tests/e2e/install.sh")
     service = containerd_cri.RuntimeService(str(containerd.socket))
-    host = containerd_cri.message("NamespaceOption", network=containerd_cri.NODE, pid=1)
+    host = containerd_cri.message("NamespaceOption", network=containerd_cri.NODE,
+                                  pid=options.get("pid", 1))
+    privileged = bool(options.get("privileged"))
     sandbox = containerd_cri.message(
         "PodSandboxConfig",
         metadata=containerd_cri.message("PodSandboxMetadata", name="pod", uid=_new_id("uid"),
@@ -356,7 +362,8 @@ def cri(containerd: Containerd, runtime_binary: str, tmp_path: Path) -> Iterator
         linux=containerd_cri.message(
             "LinuxPodSandboxConfig", cgroup_parent=f"/{NAMESPACE}/pods",
             security_context=containerd_cri.message("LinuxSandboxSecurityContext",
-                                                    namespace_options=host)))
+                                                    namespace_options=host,
+                                                    privileged=privileged)))
     pod = service.call("RunPodSandbox", config=sandbox, runtime_handler="pyrunc").pod_sandbox_id
 
     class Pod:
@@ -558,4 +565,37 @@ def test_cri_oom_killed_reason(cri: Any) -> None:
     cri.call("StartContainer", container_id=container)
     status = cri.wait_exited(container)
     assert (status.exit_code, status.reason) == (137, "OOMKilled")
+    cri.call("RemoveContainer", container_id=container)
+
+
+@pytest.mark.parametrize("cri", [{"pid": 0}], indirect=True)  # shareProcessNamespace: true
+def test_cri_shared_pid_namespace(cri: Any) -> None:
+    # the container joins the sandbox's pid namespace by path (/proc/<pause>/ns/pid)
+    container = cri.create("peer", ["sleep", "1000"])
+    cri.call("StartContainer", container_id=container)
+    seen = cri.call("ExecSync", container_id=container, timeout=60,
+                    cmd=["sh", "-c", "cat /proc/1/cmdline; echo"])
+    assert seen.exit_code == 0, seen.stderr
+    assert seen.stdout == b"sleep\x002147483647\x00\n"  # the sandbox's process is pid 1
+    cri.call("StopContainer", container_id=container, timeout=0)
+    cri.wait_exited(container)
+    cri.call("RemoveContainer", container_id=container)
+
+
+@pytest.mark.parametrize("cri", [{"privileged": True}], indirect=True)
+def test_cri_privileged_container(cri: Any) -> None:
+    container = cri.create("admin", ["sleep", "1000"], security={"privileged": True})
+    cri.call("StartContainer", container_id=container)
+    seen = cri.call("ExecSync", container_id=container, timeout=60, cmd=[
+        "sh", "-c", "grep CapEff /proc/1/status; grep Seccomp: /proc/1/status; "
+                    "test -c /dev/kmsg && echo host-devices; "
+                    "mount -o remount,rw /sys && echo sys-writable"])
+    assert seen.exit_code == 0, seen.stderr
+    out = seen.stdout.decode().split()
+    # every capability the host has, no seccomp, the host's devices, a writable /sys
+    host_caps = next(line.split()[1] for line in Path("/proc/self/status").read_text()
+                     .splitlines() if line.startswith("CapBnd:"))
+    assert out == ["CapEff:", host_caps, "Seccomp:", "0", "host-devices", "sys-writable"]
+    cri.call("StopContainer", container_id=container, timeout=0)
+    cri.wait_exited(container)
     cri.call("RemoveContainer", container_id=container)
