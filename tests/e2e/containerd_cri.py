@@ -44,8 +44,10 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
     "RunPodSandboxResponse": [("pod_sandbox_id", 1, _STRING, None, None)],
     "PodSandboxStatusRequest": [("pod_sandbox_id", 1, _STRING, None, None),
                                 ("verbose", 2, _BOOL, None, None)],
+    "PodSandboxNetworkStatus": [("ip", 1, _STRING, None, None)],
     "PodSandboxStatus": [("id", 1, _STRING, None, None), ("state", 3, _ENUM,
                                                           "PodSandboxState", None),
+                         ("network", 5, _MSG, "PodSandboxNetworkStatus", None),
                          ("runtime_handler", 9, _STRING, None, None)],
     "PodSandboxStatusResponse": [("status", 1, _MSG, "PodSandboxStatus", None),
                                  ("info", 2, _MSG, "InfoEntry", _MAP)],
@@ -139,7 +141,7 @@ _ENUMS = {
     "ContainerState": ["CONTAINER_CREATED", "CONTAINER_RUNNING", "CONTAINER_EXITED",
                        "CONTAINER_UNKNOWN"],
 }
-NODE = 2  # NamespaceMode: the host's namespace (hostNetwork: no CNI needed)
+POD, CONTAINER, NODE = 0, 1, 2  # NamespaceMode; NODE network: hostNetwork (no CNI)
 CONTAINER_RUNNING, CONTAINER_EXITED = 1, 2
 HOST_TO_CONTAINER = 1  # MountPropagation: a volume with mountPropagation: HostToContainer
 PACKAGE = "runtime.v1"

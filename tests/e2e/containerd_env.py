@@ -129,9 +129,26 @@ disabled_plugins = [{disabled}"io.containerd.snapshotter.v1.btrfs",
         BinaryName = "{runtime_binary}"
         Root = "{base}/runtime-root"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{base}/cni/bin"
+    bin_dir = "{CNI_BIN}"
     conf_dir = "{base}/cni/conf"
 """
+
+
+# Debian's containernetworking-plugins (podman's dependency, and this suite's)
+CNI_BIN = "/usr/lib/cni"
+BRIDGE = f"pye2e{os.getpid() % 100000}"  # an interface name: at most 15 characters
+SUBNET = f"10.199.{os.getpid() % 250}.0/24"
+
+
+def cni_conflist(base: Path) -> str:
+    """A bridge network for pods (no masquerade, no port maps: nothing in iptables), with
+    host-local's lease files under ``base``, not /var/lib/cni."""
+    return json.dumps({
+        "cniVersion": "1.0.0", "name": BRIDGE,
+        "plugins": [{"type": "bridge", "bridge": BRIDGE, "isGateway": True, "ipMasq": False,
+                     "ipam": {"type": "host-local", "dataDir": str(base / "cni" / "ipam"),
+                              "ranges": [[{"subnet": SUBNET}]]}}],
+    })
 
 
 class Containerd:
@@ -149,6 +166,10 @@ class Containerd:
         self.base.mkdir(parents=True, exist_ok=True)
         config = self.base / "config.toml"
         config.write_text(config_toml(self.base, self.runtime_binary, cri=self.cri))
+        if self.cri:
+            (self.base / "cni" / "conf").mkdir(parents=True, exist_ok=True)
+            (self.base / "cni" / "conf" / "10-pyrunc-e2e.conflist").write_text(
+                cni_conflist(self.base))
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(["containerd", "--config", str(config)],
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -225,6 +246,9 @@ class Containerd:
             except ProcessLookupError:
                 pass
         self.unmount_all()
+        if self.cri:  # the bridge CNI made for pods, if any was run
+            subprocess.run(["ip", "link", "delete", BRIDGE], stderr=subprocess.DEVNULL,
+                           check=False)
 
     def unmount_all(self) -> None:
         prefix = str(self.base) + "/"

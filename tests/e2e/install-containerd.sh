@@ -1,14 +1,14 @@
 #!/bin/sh
 # What tests/e2e/test_containerd.py needs: Debian's containerd (containerd, ctr, the runc v2
-# shim; runc comes with it), script(1) for a terminal, and grpcio + protobuf in .venv for the
-# CRI client. Skips what is there. The suite starts its own containerd: none is started here,
+# shim; runc comes with it), the CNI plugins (a pod network), script(1) for a terminal, and
+# grpcio + protobuf in .venv for the CRI client. Skips what is there. The suite starts its own containerd: none is started here,
 # and the package's service is kept from starting while it installs (there is no systemd on
 # the test machines, but a policy-rc.d also stops an init script).
 set -eu
 cd "$(dirname "$0")/../.."
 
 need=""
-for pkg in containerd runc util-linux; do
+for pkg in containerd runc containernetworking-plugins iproute2 util-linux; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e.containerd_env import IMAGE, IMAGES, NAMESPACE, Containerd, oci_archive
+from e2e.containerd_env import IMAGE, IMAGES, NAMESPACE, SUBNET, Containerd, oci_archive
 from helpers import ROOTFS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="containerd needs root")
@@ -342,23 +342,26 @@ def test_invalid_config_error_names_the_field(ctr: Ctr, containerd: Containerd,
 def cri(containerd: Containerd, runtime_binary: str, tmp_path: Path,
         request: pytest.FixtureRequest) -> Iterator[Any]:
     """A pod sandbox on the "pyrunc" runtime handler of containerd's config.toml (host
-    network: no CNI here), as the kubelet would ask for it; removed afterwards. Indirect
-    parameters: "pid" (the pod's NamespaceMode, CONTAINER by default, as the kubelet's) and
-    "privileged"."""
+    network unless asked), as the kubelet would ask for it; removed afterwards. Indirect
+    parameters: "pid" (the pod's NamespaceMode, CONTAINER by default, as the kubelet's),
+    "network" (NODE by default; POD: a network namespace made by containerd, set up by CNI's
+    bridge plugin) and "privileged"."""
     options: dict[str, Any] = getattr(request, "param", {})
     try:
         from e2e import containerd_cri
     except ImportError as err:  # grpcio/protobuf: tests/e2e/install-containerd.sh
         pytest.fail(f"no CRI client ({err}): run sh tests/e2e/install.sh")
     service = containerd_cri.RuntimeService(str(containerd.socket))
-    host = containerd_cri.message("NamespaceOption", network=containerd_cri.NODE,
-                                  pid=options.get("pid", 1))
+    host = containerd_cri.message("NamespaceOption",
+                                  network=options.get("network", containerd_cri.NODE),
+                                  pid=options.get("pid", containerd_cri.CONTAINER))
     privileged = bool(options.get("privileged"))
     sandbox = containerd_cri.message(
         "PodSandboxConfig",
         metadata=containerd_cri.message("PodSandboxMetadata", name="pod", uid=_new_id("uid"),
                                         namespace="default"),
         log_directory=str(tmp_path / "pod-logs"),
+        hostname="" if host.network == containerd_cri.NODE else "pod-host",
         linux=containerd_cri.message(
             "LinuxPodSandboxConfig", cgroup_parent=f"/{NAMESPACE}/pods",
             security_context=containerd_cri.message("LinuxSandboxSecurityContext",
@@ -596,6 +599,27 @@ def test_cri_privileged_container(cri: Any) -> None:
     host_caps = next(line.split()[1] for line in Path("/proc/self/status").read_text()
                      .splitlines() if line.startswith("CapBnd:"))
     assert out == ["CapEff:", host_caps, "Seccomp:", "0", "host-devices", "sys-writable"]
+    cri.call("StopContainer", container_id=container, timeout=0)
+    cri.wait_exited(container)
+    cri.call("RemoveContainer", container_id=container)
+
+
+@pytest.mark.parametrize("cri", [{"network": 0}], indirect=True)  # a pod network (CNI)
+def test_cri_pod_network_namespace(cri: Any) -> None:
+    # containerd makes the pod's network namespace (a bind mount under /var/run/netns) and
+    # CNI gives it an address; the sandbox and its containers join it by path
+    status = cri.call("PodSandboxStatus", pod_sandbox_id=cri.id).status
+    assert status.network.ip.startswith(SUBNET.rsplit(".", 1)[0] + "."), status
+    container = cri.create("net", ["sleep", "1000"])
+    cri.call("StartContainer", container_id=container)
+    seen = cri.call("ExecSync", container_id=container, timeout=60, cmd=[
+        "sh", "-c", "ip -o -4 addr show eth0; hostname; "
+                    "readlink /proc/1/ns/net; readlink /proc/self/ns/net"])
+    assert seen.exit_code == 0, seen.stderr
+    lines = seen.stdout.decode().splitlines()
+    assert f"inet {status.network.ip}/" in lines[0]
+    assert lines[1] == "pod-host"
+    assert lines[2] == lines[3]  # the exec'd process is in the container's network namespace
     cri.call("StopContainer", container_id=container, timeout=0)
     cri.wait_exited(container)
     cri.call("RemoveContainer", container_id=container)
