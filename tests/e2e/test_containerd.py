@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import time
@@ -37,6 +38,10 @@ def containerd(runtime_binary: str) -> Iterator[Containerd]:
     """A private containerd (CRI plugin on) with the images imported in the ctr tests'
     namespace and in the CRI plugin's (k8s.io). Module-scoped: the daemon (a child of
     pytest) must be gone before other modules count their children."""
+    missing = [tool for tool in ("containerd", "ctr", "containerd-shim-runc-v2")
+               if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not found: run sh tests/e2e/install.sh")
     # a short base: containerd's sockets must fit in sun_path (108 bytes)
     base = Path(tempfile.mkdtemp(prefix="ctrd-", dir="/tmp"))
     daemon = Containerd(base, runtime_binary, cri=True)
