@@ -42,6 +42,9 @@ def containerd(runtime_binary: str) -> Iterator[Containerd]:
                if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} not found: run sh tests/e2e/install.sh")
+    # containerd 1.6 always puts the shims' sockets in /run/containerd/s: remove what that
+    # makes there (when empty) if there was nothing before
+    host_dirs = [d for d in ("/run/containerd", "/run/containerd/s") if not os.path.exists(d)]
     # a short base: containerd's sockets must fit in sun_path (108 bytes)
     base = Path(tempfile.mkdtemp(prefix="ctrd-", dir="/tmp"))
     daemon = Containerd(base, runtime_binary, cri=True)
@@ -59,6 +62,11 @@ def containerd(runtime_binary: str) -> Iterator[Containerd]:
             daemon.stop()
             _remove_parent_cgroups(f"/{NAMESPACE}")
             subprocess.run(["rm", "-rf", "--one-file-system", str(base)], check=False)
+            for directory in reversed(host_dirs):
+                try:
+                    os.rmdir(directory)
+                except OSError:
+                    pass
 
 
 def _remove_parent_cgroups(name: str, timeout: float = 10) -> None:
