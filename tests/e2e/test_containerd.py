@@ -254,6 +254,24 @@ def test_exec_output_exit_status_and_namespaces(ctr: Ctr) -> None:
     assert len(listed.stdout.splitlines()) == 2  # header + the init: the exec is gone
 
 
+def test_exec_as_another_user_with_a_terminal(ctr: Ctr, containerd: Containerd) -> None:
+    task = _start_detached(ctr, "sleep", "1000")
+    as_user = ctr("task", "exec", "--exec-id", "u1", "--user", "1000", task, "id", "-u")
+    assert as_user.returncode == 0, as_user.stderr
+    assert as_user.stdout == "1000\n"
+    command = ["ctr", "--address", str(containerd.socket), "--namespace", NAMESPACE, "task",
+               "exec", "-t", "--fifo-dir", str(containerd.base / "fifo"), "--exec-id", "t1",
+               task, "sh", "-c", "tty; exit 6"]
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.run(["script", "-qec", shlex.join(command), "/dev/null"],
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                              timeout=120)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    assert proc.returncode == 6, output
+    assert "/dev/pts/" in output
+
+
 def test_exec_of_a_missing_binary_says_why(ctr: Ctr) -> None:
     task = _start_detached(ctr, "sleep", "1000")
     proc = ctr("task", "exec", "--exec-id", "e1", task, "/no/such/binary")
