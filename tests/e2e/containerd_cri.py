@@ -91,6 +91,8 @@ _MESSAGES: dict[str, list[tuple[str, int, int, str | None, str | None]]] = {
                         ("envs", 6, _MSG, "KeyValue", _REPEATED),
                         ("mounts", 7, _MSG, "Mount", _REPEATED),
                         ("log_path", 11, _STRING, None, None),
+                        ("stdin", 12, _BOOL, None, None),
+                        ("tty", 14, _BOOL, None, None),
                         ("linux", 15, _MSG, "LinuxContainerConfig", None)],
     "CreateContainerRequest": [("pod_sandbox_id", 1, _STRING, None, None),
                                ("config", 2, _MSG, "ContainerConfig", None),

@@ -654,3 +654,19 @@ def test_cri_pod_network_namespace(cri: Any) -> None:
     cri.call("StopContainer", container_id=container, timeout=0)
     cri.wait_exited(container)
     cri.call("RemoveContainer", container_id=container)
+
+
+def test_cri_container_with_a_terminal(cri: Any) -> None:
+    # `tty: true` in a pod spec: the shim hands the runtime a --console-socket and logs the pty
+    container = cri.create("term", ["sh", "-c", "tty; exit 5"], tty=True, stdin=True)
+    cri.call("StartContainer", container_id=container)
+    status = cri.wait_exited(container)
+    assert status.exit_code == 5
+    log = cri.logs / "term.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and log.read_text().strip()):
+        assert time.monotonic() < deadline, "no container output in the CRI log"
+        time.sleep(0.05)
+    lines = log.read_text().splitlines()
+    assert [line.split(" ", 3)[3].rstrip("\r") for line in lines] == ["/dev/pts/0"]
+    cri.call("RemoveContainer", container_id=container)
