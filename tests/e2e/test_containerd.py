@@ -220,6 +220,18 @@ def test_kill_delivers_the_signal_then_delete(ctr: Ctr, containerd: Containerd,
     assert ctr("container", "delete", task).returncode == 0
 
 
+def test_kill_all_reaches_every_process(ctr: Ctr) -> None:
+    # `ctr task kill --all`: the runtime's `kill --all` signals the whole cgroup; the init's
+    # child, which the init does not forward signals to, must die too
+    task = _start_detached(ctr, "sh", "-c", "trap '' TERM; sleep 1000 & wait")
+    listed = ctr("task", "ps", task)
+    assert len(listed.stdout.splitlines()) == 3, listed.stdout  # header, sh, sleep
+    killed = ctr("task", "kill", "--all", "-s", "SIGKILL", task)
+    assert killed.returncode == 0, killed.stderr
+    _wait_status(ctr, task, "STOPPED")
+    assert "exit code 137" in ctr("task", "delete", task).stderr
+
+
 def test_sigkill_and_delete_remove_the_cgroups(ctr: Ctr, containerd: Containerd) -> None:
     task = _start_detached(ctr, "sleep", "1000")
     cgroup = f"/sys/fs/cgroup/memory/{NAMESPACE}/{task}"
