@@ -117,7 +117,9 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
 def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:
     from pyrunc.linux import cgroups
 
-    return cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup)
+    record = cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup,
+                          rootless=opts.is_rootless())
+    return record if record["paths"] else {}  # rootless with no cgroup it could write
 
 
 def _undo_create(cdir: ContainerDir, container: Container) -> None:

@@ -162,39 +162,86 @@ def _read(path: str) -> str:
 
 
 def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
-         layout: Layout | None = None) -> dict[str, Any]:
+         layout: Layout | None = None, rootless: bool = False) -> dict[str, Any]:
     """Create the container's cgroups, apply linux.resources (all of it, devices included),
-    then move ``pid`` in. On failure nothing created here is left behind."""
+    then move ``pid`` in. On failure nothing created here is left behind.
+
+    ``rootless`` (runc's rule): with no linux.cgroupsPath, a hierarchy the caller may not
+    write is left out, unless a resource needs it (then a one-line error naming it); device
+    rules are not applied (they need CAP_SYS_ADMIN on the host). An explicit cgroupsPath
+    must be writable (delegated) as for root."""
     layout = layout or Layout.detect()
     inner = _cgroup_path(config, container_id, systemd)
     mode = layout.mode
     paths = _paths(layout, inner)
     record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
     resources = (config.get("linux") or {}).get("resources") or {}
-    created: list[str] = []
+    optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
+    created: dict[str, list[str]] = {}  # hierarchy -> the directories made there
+    skipped: dict[str, str] = {}  # hierarchy -> why (rootless)
     where = ""
     try:
         for hierarchy, directory in paths.items():
             where = directory
-            _make_dirs(layout.mounts[hierarchy], directory, created)
-            if "cpuset" in hierarchy.split(","):
-                _inherit_cpuset(layout.mounts[hierarchy], directory)
-            if hierarchy == "":
-                _enable_controllers(layout, mode, directory)
+            mine = created.setdefault(hierarchy, [])
+            try:
+                _make_dirs(layout.mounts[hierarchy], directory, mine)
+                if "cpuset" in hierarchy.split(","):
+                    _inherit_cpuset(layout.mounts[hierarchy], directory)
+                if hierarchy == "":
+                    _enable_controllers(layout, mode, directory)
+            except OSError as err:
+                if not (optional and err.errno in _DENIED):
+                    raise
+                _undo(created.pop(hierarchy))
+                skipped[hierarchy] = f"{directory}: {err.strerror}"
+        if rootless:
+            resources = {k: v for k, v in resources.items() if k != "devices"}
+            if skipped:
+                _check_rootless(record, resources, skipped)
+                record["paths"] = paths = {h: d for h, d in paths.items() if h not in skipped}
         from pyrunc.linux.cgroups import _resources
 
-        _resources.apply(record, resources, defaults=True,
+        _resources.apply(record, resources, defaults=not rootless,
                          config_devices=(config.get("linux") or {}).get("devices"))
-        for directory in paths.values():
+        for hierarchy, directory in list(paths.items()):
             where = directory
-            _write(os.path.join(directory, "cgroup.procs"), str(pid))
+            try:
+                _write(os.path.join(directory, "cgroup.procs"), str(pid))
+            except OSError as err:
+                if not (optional and err.errno in _DENIED):
+                    raise
+                # a cgroup we could make but not enter (v2: the common ancestor is not ours)
+                skipped[hierarchy] = f"{directory}/cgroup.procs: {err.strerror}"
+                _check_rootless(record, resources, skipped)
+                del paths[hierarchy]
+                _undo(created.pop(hierarchy, []))
     except OSError as err:
-        _undo(created)
-        raise PyruncError(f"cgroup {where}: {err.strerror}") from None
+        _undo_all(created)
+        hint = " (rootless: the cgroup must be delegated to this user)" if rootless else ""
+        raise PyruncError(f"cgroup {where}: {err.strerror}{hint}") from None
     except BaseException:
-        _undo(created)
+        _undo_all(created)
         raise
     return record
+
+
+_DENIED = (errno.EPERM, errno.EACCES, errno.EROFS)
+
+
+def _check_rootless(record: dict[str, Any], resources: dict[str, Any],
+                    skipped: dict[str, str]) -> None:
+    """A resource whose controller is in a hierarchy left out cannot be applied: say which."""
+    from pyrunc.linux.cgroups import _resources
+
+    target = _resources.Target(record)
+    for write in _resources.plan(resources, target, defaults=False).writes:
+        for hierarchy in skipped:
+            if (write.controller in hierarchy.split(",") if hierarchy
+                    else not target.v1(write.controller)):
+                raise PyruncError(f"{write.field}: cannot be applied rootless: cgroup "
+                                  f"{skipped[hierarchy]} (delegate it to this user, or drop "
+                                  "the limit)")
 
 
 def _make_dirs(mountpoint: str, directory: str, created: list[str]) -> None:
@@ -210,6 +257,11 @@ def _make_dirs(mountpoint: str, directory: str, created: list[str]) -> None:
         except FileExistsError:
             continue  # a concurrent create made it: not ours to remove
         created.append(path)
+
+
+def _undo_all(created: dict[str, list[str]]) -> None:
+    for made in created.values():
+        _undo(made)
 
 
 def _undo(created: list[str]) -> None:
