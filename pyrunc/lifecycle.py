@@ -31,7 +31,10 @@ def rfc3339_nano(ns: int) -> str:
 
 
 def store_for(opts: GlobalOptions) -> StateStore:
-    return StateStore(opts.state_root())
+    xdg = opts.xdg_root()
+    # runc: a root it makes in $XDG_RUNTIME_DIR is the user's alone, sticky so that the
+    # XDG runtime dir's cleaner leaves it (0o1700)
+    return StateStore(xdg, mode=0o1700) if xdg else StateStore(opts.state_root())
 
 
 def load(opts: GlobalOptions, container_id: str, lock: bool = True) -> tuple[ContainerDir,
