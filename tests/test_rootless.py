@@ -1,0 +1,429 @@
+"""Rootless: `pyrunc spec --rootless` bundles run by an unprivileged user.
+
+A throwaway user (useradd, removed at the end) runs the real pyrunc CLI through setpriv, with
+its own $XDG_RUNTIME_DIR, a bundle it owns and, for the mapping-tool test, /etc/subuid and
+/etc/subgid ranges (newuidmap/newgidmap). Everything is checked from the host as root: the
+container's processes run as the user's uid, the state lives in $XDG_RUNTIME_DIR/pyrunc, and
+nothing is left behind (state dir, processes, cgroups).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOTFS, pyrunc_cmd
+
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class User:
+    """The throwaway user, and pyrunc run as it."""
+
+    def __init__(self, name: str, work: Path) -> None:
+        import pwd
+
+        entry = pwd.getpwnam(name)
+        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
+        self.work = work  # owned by the user: bundles, rootfs, XDG_RUNTIME_DIR
+        self.xdg = work / "xdg"
+        self.rootfs = work / "rootfs"
+        self.counter = 0
+
+    def env(self) -> dict[str, str]:
+        return {"PATH": PATH, "HOME": str(self.work), "USER": self.name, "LOGNAME": self.name,
+                "XDG_RUNTIME_DIR": str(self.xdg)}
+
+    def argv(self, *args: str) -> list[str]:
+        # setpriv execs with its capabilities still held, so it can reach a venv whose
+        # interpreter lives under root's home; pyrunc itself then runs without any
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
+                *pyrunc_cmd(), *args]
+
+    def pyrunc(self, *args: str, env: dict[str, str] | None = None,
+               prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+        """pyrunc as the user; stdout/stderr through files (a container may keep them)."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.run([*(prefix or []), *self.argv(*args)],
+                                  env=env if env is not None else self.env(),
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                  cwd=self.work, timeout=60, check=False)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                               out.read().decode(errors="replace"),
+                                               err.read().decode(errors="replace"))
+
+    def bundle(self, args: list[str], edit: Any = None) -> Path:
+        """`pyrunc spec --rootless` written by the user, with ``args`` and no terminal."""
+        self.counter += 1
+        bundle = self.work / f"bundle{self.counter}"
+        subprocess.run(["install", "-d", "-o", str(self.uid), "-g", str(self.gid), str(bundle)],
+                       check=True)
+        proc = self.pyrunc("spec", "--rootless", "-b", str(bundle))
+        assert proc.returncode == 0, proc.stderr
+        config = json.loads((bundle / "config.json").read_text())
+        config["process"]["terminal"] = False
+        config["process"]["args"] = args
+        config["root"]["path"] = str(self.rootfs)
+        if edit is not None:
+            edit(config)
+        (bundle / "config.json").write_text(json.dumps(config))
+        return bundle
+
+    def processes(self) -> list[int]:
+        """Live (not zombie) processes running as the user's uid."""
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                status = _status(int(name))
+            except OSError:
+                continue
+            if status["Uid"].split()[0] == str(self.uid) and not status["State"].startswith("Z"):
+                found.append(int(name))
+        return found
+
+    def state_ids(self) -> list[str]:
+        root = self.xdg / "pyrunc"
+        return sorted(os.listdir(root)) if root.exists() else []
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _subids(path: str, name: str) -> list[tuple[int, int]]:
+    with open(path) as f:
+        return [(int(start), int(count)) for user, start, count in
+                (line.strip().split(":") for line in f if line.count(":") == 2)
+                if user == name]
+
+
+def _ensure_subids(name: str) -> None:
+    """useradd gives a range from login.defs' SUB_UID_*; add one where it did not."""
+    for path, flag in (("/etc/subuid", "--add-subuids"), ("/etc/subgid", "--add-subgids")):
+        if _subids(path, name):
+            continue
+        with open(path) as f:
+            ends = [int(s) + int(c) for _, s, c in
+                    (line.strip().split(":") for line in f if line.count(":") == 2)]
+        start = max([100000, *ends])
+        subprocess.run(["usermod", flag, f"{start}-{start + 65535}", name], check=True)
+
+
+@pytest.fixture(scope="module")
+def user() -> Iterator[User]:
+    name = f"pyrl{os.getpid() % 1000000}"
+    # not under pytest's basetemp: it is 0700 root, the user could not reach its files
+    work = Path(tempfile.mkdtemp(prefix="pyrunc-rootless-"))
+    os.chmod(work, 0o755)
+    subprocess.run(["useradd", "--no-create-home", "--home-dir", str(work), "--user-group",
+                    "--shell", "/bin/sh", name], check=True, stdout=subprocess.DEVNULL)
+    try:
+        _ensure_subids(name)
+        u = User(name, work)
+        os.chown(work, u.uid, u.gid)
+        u.xdg.mkdir(mode=0o700)
+        os.chown(u.xdg, u.uid, u.gid)
+        shutil.copytree(ROOTFS, u.rootfs, symlinks=True)
+        for root, dirs, files in os.walk(u.rootfs):
+            for entry in (root, *(os.path.join(root, n) for n in dirs + files)):
+                os.lchown(entry, u.uid, u.gid)
+        version = u.pyrunc("--version")
+        assert version.returncode == 0, f"the user cannot run pyrunc: {version.stderr}"
+        yield u
+    finally:
+        _remove_user(name, work)
+
+
+def _remove_user(name: str, work: Path) -> None:
+    import pwd
+
+    try:
+        uid = pwd.getpwnam(name).pw_uid
+    except KeyError:
+        uid = -1
+    if uid > 0:  # a test that failed half-way: its containers' processes, by pid
+        for name_ in os.listdir("/proc"):
+            try:
+                if name_.isdigit() and _status(int(name_))["Uid"].split()[0] == str(uid):
+                    os.kill(int(name_), 9)
+            except OSError:
+                continue
+    subprocess.run(["userdel", name], check=False, stderr=subprocess.DEVNULL)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture
+def rootless(user: User) -> Iterator[User]:
+    """The user, and after each test: no container, state dir or process of it left."""
+    yield user
+    for container_id in user.state_ids():
+        user.pyrunc("delete", "--force", container_id)
+    assert user.state_ids() == []
+    deadline = time.monotonic() + 10  # a killed init is reaped by its new parent
+    while user.processes() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert user.processes() == []
+
+
+def _wait_status(user: User, container_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 10
+    while True:
+        proc = user.pyrunc("state", container_id)
+        assert proc.returncode == 0, proc.stderr
+        state: dict[str, Any] = json.loads(proc.stdout)
+        if state["status"] == status or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
+
+
+def test_spec_rootless_maps_the_caller(rootless: User) -> None:
+    bundle = rootless.bundle(["true"])
+    config = json.loads((bundle / "config.json").read_text())
+    linux = config["linux"]
+    assert linux["uidMappings"] == [{"containerID": 0, "hostID": rootless.uid, "size": 1}]
+    assert linux["gidMappings"] == [{"containerID": 0, "hostID": rootless.gid, "size": 1}]
+    assert {"type": "user"} in linux["namespaces"]
+    assert {"type": "network"} not in linux["namespaces"]
+    assert "resources" not in linux
+    assert (bundle / "config.json").stat().st_uid == rootless.uid
+
+
+def test_run_is_root_inside_the_user_outside(rootless: User) -> None:
+    bundle = rootless.bundle(["sh", "-c", "id -u; id -g; cat /proc/self/uid_map; "
+                                          "cat /proc/self/gid_map; touch /tmp/x"],
+                             lambda c: c["root"].update(readonly=False))
+    proc = rootless.pyrunc("run", "-b", str(bundle), "r1")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    assert lines == [["0"], ["0"], ["0", str(rootless.uid), "1"],
+                     ["0", str(rootless.gid), "1"]]
+    # what root made inside is the user's file outside
+    made = rootless.rootfs / "tmp" / "x"
+    assert made.stat().st_uid == rootless.uid
+    made.unlink()
+    # the default root: $XDG_RUNTIME_DIR/pyrunc, the user's alone (runc's 01700)
+    root = rootless.xdg / "pyrunc"
+    st = root.stat()
+    assert (st.st_uid, st.st_mode & 0o7777) == (rootless.uid, 0o1700)
+    assert rootless.state_ids() == []
+
+
+def test_lifecycle_state_exec_kill_delete(rootless: User) -> None:
+    bundle = rootless.bundle(["sleep", "1000"])
+    proc = rootless.pyrunc("create", "-b", str(bundle), "life")
+    assert proc.returncode == 0, proc.stderr
+    assert (rootless.xdg / "pyrunc" / "life" / "state.json").is_file()
+    state = _wait_status(rootless, "life", "created")
+    assert state["status"] == "created"
+    # from the host: the container's init runs as the user, in a new user namespace
+    status = _status(state["pid"])
+    assert status["Uid"].split() == [str(rootless.uid)] * 4
+    assert status["Gid"].split() == [str(rootless.gid)] * 4
+    assert os.readlink(f"/proc/{state['pid']}/ns/user") != os.readlink("/proc/self/ns/user")
+    listed = rootless.pyrunc("list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [(c["id"], c["status"], c["owner"]) for c in json.loads(listed.stdout)] == [
+        ("life", "created", rootless.name)]
+
+    assert rootless.pyrunc("start", "life").returncode == 0
+    assert _wait_status(rootless, "life", "running")["status"] == "running"
+    execd = rootless.pyrunc("exec", "life", "sh", "-c", "id -u; cat /proc/1/cmdline")
+    assert execd.returncode == 0, execd.stderr
+    assert execd.stdout.split("\n", 1) == ["0", "sleep\x001000\x00"]
+
+    refused = rootless.pyrunc("delete", "life")
+    assert refused.returncode == 1 and "running" in refused.stderr
+    assert rootless.pyrunc("kill", "life", "KILL").returncode == 0
+    assert _wait_status(rootless, "life", "stopped")["status"] == "stopped"
+    gone = rootless.pyrunc("delete", "life")
+    assert gone.returncode == 0, gone.stderr
+    assert rootless.state_ids() == []
+    assert "does not exist" in rootless.pyrunc("state", "life").stderr
+
+
+def test_delete_force_of_a_running_container(rootless: User) -> None:
+    bundle = rootless.bundle(["sleep", "1000"])
+    assert rootless.pyrunc("run", "-d", "-b", str(bundle), "forced").returncode == 0
+    pid = _wait_status(rootless, "forced", "running")["pid"]
+    assert rootless.pyrunc("delete", "--force", "forced").returncode == 0
+    assert rootless.state_ids() == []
+    assert not Path(f"/proc/{pid}").exists() or _status(pid)["State"].startswith("Z")
+
+
+def test_root_flag_wins_over_xdg(rootless: User) -> None:
+    bundle = rootless.bundle(["true"])
+    root = rootless.work / "elsewhere"
+    proc = rootless.pyrunc("--root", str(root), "create", "-b", str(bundle), "rooted")
+    assert proc.returncode == 0, proc.stderr
+    assert (root / "rooted" / "state.json").is_file()
+    assert rootless.state_ids() == []
+    assert rootless.pyrunc("--root", str(root), "delete", "--force", "rooted").returncode == 0
+    assert os.listdir(root) == []
+
+
+def test_without_xdg_runtime_dir_one_line(rootless: User) -> None:
+    """No $XDG_RUNTIME_DIR: /run/pyrunc, root's; the error says so, no traceback."""
+    env = {k: v for k, v in rootless.env().items() if k != "XDG_RUNTIME_DIR"}
+    proc = rootless.pyrunc("create", "-b", str(rootless.bundle(["true"])), "noxdg", env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("pyrunc: --root /run/pyrunc")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_config_without_user_namespace_is_refused(rootless: User) -> None:
+    def edit(config: dict[str, Any]) -> None:  # a config made for root: no user namespace
+        config["linux"]["namespaces"].remove({"type": "user"})
+        del config["linux"]["uidMappings"], config["linux"]["gidMappings"]
+
+    bundle = rootless.bundle(["true"], edit)
+    proc = rootless.pyrunc("run", "-b", str(bundle), "nouserns")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("pyrunc: config.json: linux.namespaces: a rootless container")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_unmapped_mount_gid_is_refused(rootless: User) -> None:
+    def edit(config: dict[str, Any]) -> None:
+        config["mounts"][2]["options"].append("gid=5")  # runc's non-rootless devpts
+
+    proc = rootless.pyrunc("run", "-b", str(rootless.bundle(["true"], edit)), "gid5")
+    assert proc.returncode == 1
+    assert proc.stderr == ('pyrunc: config.json: mounts[2].options: "gid=5" is not mapped in '
+                           "the user namespace (linux.gidMappings), so a rootless container "
+                           "cannot use it\n")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("uid", 1000, "process.user.uid: 1000 is not mapped in the user namespace"),
+    ("gid", 1000, "process.user.gid: 1000 is not mapped in the user namespace"),
+    ("additionalGids", [0], "process.user.additionalGids: setgroups is denied"),
+])
+def test_unmapped_process_user_one_line(rootless: User, field: str, value: Any,
+                                        message: str) -> None:
+    bundle = rootless.bundle(["true"], lambda c: c["process"]["user"].update({field: value}))
+    proc = rootless.pyrunc("run", "-b", str(bundle), f"user-{field}")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"pyrunc: {message}")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_cgroups_skipped_when_not_writable(rootless: User) -> None:
+    """runc's rule: no cgroupsPath and no limits -> run without cgroups of its own; device
+    rules (which need CAP_SYS_ADMIN on the host) are not applied."""
+    def edit(config: dict[str, Any]) -> None:
+        config["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+
+    bundle = rootless.bundle(["sh", "-c", "cat /proc/self/cgroup"], edit)
+    before = Path("/proc/self/cgroup").read_text()
+    proc = rootless.pyrunc("run", "-b", str(bundle), "nocg")
+    assert proc.returncode == 0, proc.stderr
+    assert "nocg" not in proc.stdout
+    assert proc.stdout == before  # no cgroup namespace: the host's view, our cgroups
+
+
+def test_limit_without_delegation_is_a_clear_error(rootless: User) -> None:
+    bundle = rootless.bundle(["true"], lambda c: c["linux"].update(
+        resources={"pids": {"limit": 10}}))
+    proc = rootless.pyrunc("run", "-b", str(bundle), "limited")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("pyrunc: linux.resources.pids.limit: cannot be applied "
+                                  "rootless: cgroup /sys/fs/cgroup/")
+    assert len(proc.stderr.splitlines()) == 1
+    assert not [p for p in Path("/sys/fs/cgroup").glob("*/limited")]
+
+
+def test_explicit_cgroups_path_must_be_delegated(rootless: User) -> None:
+    name = f"pyrl-nodeleg-{os.getpid()}"
+    bundle = rootless.bundle(["true"], lambda c: c["linux"].update(cgroupsPath=f"/{name}"))
+    proc = rootless.pyrunc("run", "-b", str(bundle), "explicit")
+    assert proc.returncode == 1
+    assert "Permission denied (rootless: the cgroup must be delegated" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert not [p for p in Path("/sys/fs/cgroup").glob(f"*/{name}")]
+
+
+@pytest.fixture
+def delegated_pids(rootless: User) -> Iterator[Path]:
+    """A pids cgroup owned by the user (delegation, as systemd's Delegate=yes would do)."""
+    path = Path("/sys/fs/cgroup/pids") / f"pyrl-deleg-{os.getpid()}"
+    if not path.parent.is_dir():
+        pytest.fail("this test needs the v1 pids hierarchy at /sys/fs/cgroup/pids")
+    path.mkdir()
+    try:
+        for entry in (path, path / "cgroup.procs", path / "tasks"):
+            os.chown(entry, rootless.uid, rootless.gid)
+        yield path
+    finally:
+        for child in [p for p in path.iterdir() if p.is_dir()]:
+            child.rmdir()  # fails, and so the test, if pyrunc left one
+        path.rmdir()
+
+
+def test_delegated_cgroup_is_used(rootless: User, delegated_pids: Path) -> None:
+    """pyrunc itself in a cgroup the user owns: the container's goes below it, and a limit
+    in that hierarchy is applied; the hierarchies the user cannot write are left out."""
+    bundle = rootless.bundle(["sleep", "1000"], lambda c: c["linux"].update(
+        resources={"pids": {"limit": 20}}))
+    # root moves the shell into the delegated cgroup, then it becomes the user and pyrunc
+    enter = ["sh", "-c", f'echo $$ > {delegated_pids}/cgroup.procs && exec "$@"', "sh"]
+    proc = rootless.pyrunc("create", "-b", str(bundle), "deleg", prefix=enter)
+    assert proc.returncode == 0, proc.stderr
+    mine = delegated_pids / "deleg"
+    assert (mine / "pids.max").read_text().strip() == "20"
+    pid = _wait_status(rootless, "deleg", "created")["pid"]
+    assert (mine / "cgroup.procs").read_text().split() == [str(pid)]
+    assert f":pids:/{delegated_pids.name}/deleg\n" in Path(f"/proc/{pid}/cgroup").read_text()
+    assert rootless.pyrunc("delete", "--force", "deleg").returncode == 0
+    assert not mine.exists()
+
+
+def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:
+    """More than the caller's own id: newuidmap/newgidmap with /etc/subuid and /etc/subgid;
+    setgroups stays allowed, so additionalGids work."""
+    sub_uid = _subids("/etc/subuid", rootless.name)[0][0]
+    sub_gid = _subids("/etc/subgid", rootless.name)[0][0]
+
+    def edit(config: dict[str, Any]) -> None:
+        linux = config["linux"]
+        linux["uidMappings"] = [{"containerID": 0, "hostID": rootless.uid, "size": 1},
+                                {"containerID": 1, "hostID": sub_uid, "size": 1000}]
+        linux["gidMappings"] = [{"containerID": 0, "hostID": rootless.gid, "size": 1},
+                                {"containerID": 1, "hostID": sub_gid, "size": 1000}]
+        config["process"]["user"] = {"uid": 100, "gid": 100, "additionalGids": [5]}
+
+    bundle = rootless.bundle(["sleep", "1000"], edit)
+    proc = rootless.pyrunc("run", "-d", "-b", str(bundle), "mapped")
+    assert proc.returncode == 0, proc.stderr
+    pid = _wait_status(rootless, "mapped", "running")["pid"]
+    status = _status(pid)
+    assert status["Uid"].split() == [str(sub_uid + 99)] * 4
+    assert status["Gid"].split() == [str(sub_gid + 99)] * 4
+    assert status["Groups"].split() == [str(sub_gid + 4)]
+    inside = rootless.pyrunc("exec", "mapped", "id")
+    assert inside.returncode == 0, inside.stderr
+    assert inside.stdout.split()[:2] == ["uid=100", "gid=100"]
+    assert rootless.pyrunc("delete", "--force", "mapped").returncode == 0
+
+
+def test_unmapped_subordinate_range_one_line(rootless: User) -> None:
+    """A range /etc/subuid does not grant: newuidmap's refusal, as one line."""
+    def edit(config: dict[str, Any]) -> None:
+        config["linux"]["uidMappings"].append({"containerID": 1, "hostID": 1, "size": 1})
+
+    proc = rootless.pyrunc("run", "-b", str(rootless.bundle(["true"], edit)), "badmap")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("pyrunc: linux.uidMappings: newuidmap failed: ")
+    assert len(proc.stderr.splitlines()) == 1
