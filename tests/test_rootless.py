@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,53 +20,25 @@ from typing import Any
 
 import pytest
 from helpers import ROOTFS, pyrunc_cmd
+from rootless_user import ThrowawayUser, proc_status
 
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-
-class User:
+class User(ThrowawayUser):
     """The throwaway user, and pyrunc run as it."""
 
-    def __init__(self, name: str, work: Path) -> None:
-        import pwd
-
-        entry = pwd.getpwnam(name)
-        self.name, self.uid, self.gid = name, entry.pw_uid, entry.pw_gid
-        self.work = work  # owned by the user: bundles, rootfs, XDG_RUNTIME_DIR
-        self.xdg = work / "xdg"
-        self.rootfs = work / "rootfs"
+    def __init__(self) -> None:
+        super().__init__("pyrl")
+        self.rootfs = self.work / "rootfs"
         self.counter = 0
-
-    def env(self) -> dict[str, str]:
-        return {"PATH": PATH, "HOME": str(self.work), "USER": self.name, "LOGNAME": self.name,
-                "XDG_RUNTIME_DIR": str(self.xdg)}
-
-    def argv(self, *args: str) -> list[str]:
-        # setpriv execs with its capabilities still held, so it can reach a venv whose
-        # interpreter lives under root's home; pyrunc itself then runs without any
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
-                *pyrunc_cmd(), *args]
 
     def pyrunc(self, *args: str, env: dict[str, str] | None = None,
                prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        """pyrunc as the user; stdout/stderr through files (a container may keep them)."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run([*(prefix or []), *self.argv(*args)],
-                                  env=env if env is not None else self.env(),
-                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                  cwd=self.work, timeout=60, check=False)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                               out.read().decode(errors="replace"),
-                                               err.read().decode(errors="replace"))
+        return self.run([*pyrunc_cmd(), *args], env=env, prefix=prefix)
 
     def bundle(self, args: list[str], edit: Any = None) -> Path:
         """`pyrunc spec --rootless` written by the user, with ``args`` and no terminal."""
         self.counter += 1
-        bundle = self.work / f"bundle{self.counter}"
-        subprocess.run(["install", "-d", "-o", str(self.uid), "-g", str(self.gid), str(bundle)],
-                       check=True)
+        bundle = self.mkdir(f"bundle{self.counter}")
         proc = self.pyrunc("spec", "--rootless", "-b", str(bundle))
         assert proc.returncode == 0, proc.stderr
         config = json.loads((bundle / "config.json").read_text())
@@ -79,90 +50,23 @@ class User:
         (bundle / "config.json").write_text(json.dumps(config))
         return bundle
 
-    def processes(self) -> list[int]:
-        """Live (not zombie) processes running as the user's uid."""
-        found = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                status = _status(int(name))
-            except OSError:
-                continue
-            if status["Uid"].split()[0] == str(self.uid) and not status["State"].startswith("Z"):
-                found.append(int(name))
-        return found
-
     def state_ids(self) -> list[str]:
         root = self.xdg / "pyrunc"
         return sorted(os.listdir(root)) if root.exists() else []
 
 
-def _status(pid: int) -> dict[str, str]:
-    with open(f"/proc/{pid}/status") as f:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-
-
-def _subids(path: str, name: str) -> list[tuple[int, int]]:
-    with open(path) as f:
-        return [(int(start), int(count)) for user, start, count in
-                (line.strip().split(":") for line in f if line.count(":") == 2)
-                if user == name]
-
-
-def _ensure_subids(name: str) -> None:
-    """useradd gives a range from login.defs' SUB_UID_*; add one where it did not."""
-    for path, flag in (("/etc/subuid", "--add-subuids"), ("/etc/subgid", "--add-subgids")):
-        if _subids(path, name):
-            continue
-        with open(path) as f:
-            ends = [int(s) + int(c) for _, s, c in
-                    (line.strip().split(":") for line in f if line.count(":") == 2)]
-        start = max([100000, *ends])
-        subprocess.run(["usermod", flag, f"{start}-{start + 65535}", name], check=True)
-
-
 @pytest.fixture(scope="module")
 def user() -> Iterator[User]:
-    name = f"pyrl{os.getpid() % 1000000}"
-    # not under pytest's basetemp: it is 0700 root, the user could not reach its files
-    work = Path(tempfile.mkdtemp(prefix="pyrunc-rootless-"))
-    os.chmod(work, 0o755)
-    subprocess.run(["useradd", "--no-create-home", "--home-dir", str(work), "--user-group",
-                    "--shell", "/bin/sh", name], check=True, stdout=subprocess.DEVNULL)
+    u = User()
     try:
-        _ensure_subids(name)
-        u = User(name, work)
-        os.chown(work, u.uid, u.gid)
-        u.xdg.mkdir(mode=0o700)
-        os.chown(u.xdg, u.uid, u.gid)
+        # a rootfs the user owns (root inside the container is the user outside)
         shutil.copytree(ROOTFS, u.rootfs, symlinks=True)
-        for root, dirs, files in os.walk(u.rootfs):
-            for entry in (root, *(os.path.join(root, n) for n in dirs + files)):
-                os.lchown(entry, u.uid, u.gid)
+        u.chown_tree(u.rootfs)
         version = u.pyrunc("--version")
         assert version.returncode == 0, f"the user cannot run pyrunc: {version.stderr}"
         yield u
     finally:
-        _remove_user(name, work)
-
-
-def _remove_user(name: str, work: Path) -> None:
-    import pwd
-
-    try:
-        uid = pwd.getpwnam(name).pw_uid
-    except KeyError:
-        uid = -1
-    if uid > 0:  # a test that failed half-way: its containers' processes, by pid
-        for name_ in os.listdir("/proc"):
-            try:
-                if name_.isdigit() and _status(int(name_))["Uid"].split()[0] == str(uid):
-                    os.kill(int(name_), 9)
-            except OSError:
-                continue
-    subprocess.run(["userdel", name], check=False, stderr=subprocess.DEVNULL)
-    shutil.rmtree(work, ignore_errors=True)
+        u.remove()
 
 
 @pytest.fixture
@@ -229,7 +133,7 @@ def test_lifecycle_state_exec_kill_delete(rootless: User) -> None:
     state = _wait_status(rootless, "life", "created")
     assert state["status"] == "created"
     # from the host: the container's init runs as the user, in a new user namespace
-    status = _status(state["pid"])
+    status = proc_status(state["pid"])
     assert status["Uid"].split() == [str(rootless.uid)] * 4
     assert status["Gid"].split() == [str(rootless.gid)] * 4
     assert os.readlink(f"/proc/{state['pid']}/ns/user") != os.readlink("/proc/self/ns/user")
@@ -260,7 +164,7 @@ def test_delete_force_of_a_running_container(rootless: User) -> None:
     pid = _wait_status(rootless, "forced", "running")["pid"]
     assert rootless.pyrunc("delete", "--force", "forced").returncode == 0
     assert rootless.state_ids() == []
-    assert not Path(f"/proc/{pid}").exists() or _status(pid)["State"].startswith("Z")
+    assert not Path(f"/proc/{pid}").exists() or proc_status(pid)["State"].startswith("Z")
 
 
 def test_root_flag_wins_over_xdg(rootless: User) -> None:
@@ -393,8 +297,8 @@ def test_delegated_cgroup_is_used(rootless: User, delegated_pids: Path) -> None:
 def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:
     """More than the caller's own id: newuidmap/newgidmap with /etc/subuid and /etc/subgid;
     setgroups stays allowed, so additionalGids work."""
-    sub_uid = _subids("/etc/subuid", rootless.name)[0][0]
-    sub_gid = _subids("/etc/subgid", rootless.name)[0][0]
+    sub_uid = rootless.subid("uid")
+    sub_gid = rootless.subid("gid")
 
     def edit(config: dict[str, Any]) -> None:
         linux = config["linux"]
@@ -408,7 +312,7 @@ def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:
     proc = rootless.pyrunc("run", "-d", "-b", str(bundle), "mapped")
     assert proc.returncode == 0, proc.stderr
     pid = _wait_status(rootless, "mapped", "running")["pid"]
-    status = _status(pid)
+    status = proc_status(pid)
     assert status["Uid"].split() == [str(sub_uid + 99)] * 4
     assert status["Gid"].split() == [str(sub_gid + 99)] * 4
     assert status["Groups"].split() == [str(sub_gid + 4)]
