@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,8 +33,9 @@ class User(ThrowawayUser):
         self.counter = 0
 
     def pyrunc(self, *args: str, env: dict[str, str] | None = None,
-               prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-        return self.run([*pyrunc_cmd(), *args], env=env, prefix=prefix)
+               prefix: list[str] | None = None, stdin: Any = subprocess.DEVNULL
+               ) -> subprocess.CompletedProcess[str]:
+        return self.run([*pyrunc_cmd(), *args], env=env, prefix=prefix, stdin=stdin)
 
     def bundle(self, args: list[str], edit: Any = None) -> Path:
         """`pyrunc spec --rootless` written by the user, with ``args`` and no terminal."""
@@ -123,6 +125,20 @@ def test_run_is_root_inside_the_user_outside(rootless: User) -> None:
     st = root.stat()
     assert (st.st_uid, st.st_mode & 0o7777) == (rootless.uid, 0o1700)
     assert rootless.state_ids() == []
+
+
+def test_terminal_run_relays_the_pty(rootless: User) -> None:
+    """spec --rootless's own terminal: true; devpts without gid= in the user namespace."""
+    bundle = rootless.bundle(["sh", "-c", "tty; stat -c %u:%g $(tty); read line; "
+                                          "echo got $line; exit 7"],
+                             lambda c: c["process"].update(terminal=True))
+    with tempfile.TemporaryFile() as stdin:
+        stdin.write(b"hello\n")
+        stdin.seek(0)
+        proc = rootless.pyrunc("run", "-b", str(bundle), "tty", stdin=stdin)
+    assert proc.returncode == 7, proc.stderr
+    words = proc.stdout.split()  # the pty echoes the input wherever it lands
+    assert "/dev/pts/0" in words and "0:0" in words and "got hello" in proc.stdout
 
 
 def test_lifecycle_state_exec_kill_delete(rootless: User) -> None:
