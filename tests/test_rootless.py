@@ -347,3 +347,22 @@ def test_unmapped_subordinate_range_one_line(rootless: User) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("pyrunc: linux.uidMappings: newuidmap failed: ")
     assert len(proc.stderr.splitlines()) == 1
+
+
+def test_hot_commands_stay_light_rootless(rootless: User) -> None:
+    """The rootless choices (state root, --rootless auto) cost the hot commands no imports."""
+    from test_cli import HEAVY, HOT, UNUSED
+
+    bundle = rootless.bundle(["sleep", "1000"])
+    assert rootless.pyrunc("create", "-b", str(bundle), "hot").returncode == 0
+    env = rootless.env(PYTHONPROFILEIMPORTTIME="1")
+    calls = {"state": ["state", "hot"], "list": ["list"], "start": ["start", "hot"],
+             "kill": ["kill", "hot", "KILL"], "delete": ["delete", "--force", "hot"]}
+    assert sorted(calls) == sorted(HOT)
+    for command, args in calls.items():
+        proc = rootless.pyrunc(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        imported = {line.split("|")[-1].strip().split(".")[0]
+                    for line in proc.stderr.splitlines() if line.startswith("import time:")}
+        assert "pyrunc" in imported, "no importtime output"
+        assert not imported & {*HEAVY, *UNUSED}, (command, imported & {*HEAVY, *UNUSED})
