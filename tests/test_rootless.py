@@ -276,38 +276,63 @@ def test_explicit_cgroups_path_must_be_delegated(rootless: User) -> None:
 
 
 @pytest.fixture
-def delegated_pids(rootless: User) -> Iterator[Path]:
-    """A pids cgroup owned by the user (delegation, as systemd's Delegate=yes would do)."""
-    path = Path("/sys/fs/cgroup/pids") / f"pyrl-deleg-{os.getpid()}"
-    if not path.parent.is_dir():
-        pytest.fail("this test needs the v1 pids hierarchy at /sys/fs/cgroup/pids")
-    path.mkdir()
+def delegated(rootless: User) -> Iterator[dict[str, Path]]:
+    """Cgroups owned by the user, as systemd's Delegate=yes hands them over (the directory,
+    cgroup.procs, cgroup.subtree_control, cgroup.threads / tasks): in the v1 pids hierarchy,
+    and in the cgroup2 one one level below a cgroup of root's (whose subtree_control the
+    user cannot write, as on a systemd host). hierarchy ("pids", "") -> directory."""
+    from pyrunc.linux.cgroups import Layout
+
+    mounts = Layout.detect().mounts
+    if "pids" not in mounts or "" not in mounts:
+        pytest.fail("this test needs a v1 pids hierarchy and a cgroup2 mount (hybrid host)")
+    top = f"pyrl-deleg-{os.getpid()}"
+    made: list[Path] = []
     try:
-        for entry in (path, path / "cgroup.procs", path / "tasks"):
-            os.chown(entry, rootless.uid, rootless.gid)
-        yield path
+        for hierarchy, sub, files in (("pids", top, ("cgroup.procs", "tasks")),
+                                      ("", f"{top}/user", ("cgroup.procs", "cgroup.threads",
+                                                           "cgroup.subtree_control"))):
+            path = Path(mounts[hierarchy]) / sub
+            for level in reversed([path, *path.parents][:sub.count("/") + 1]):
+                level.mkdir()
+                made.append(level)
+            for entry in (path, *(path / name for name in files)):
+                os.chown(entry, rootless.uid, rootless.gid)
+        yield {"pids": made[0], "": made[-1]}
     finally:
-        for child in [p for p in path.iterdir() if p.is_dir()]:
-            child.rmdir()  # fails, and so the test, if pyrunc left one
-        path.rmdir()
+        for container_id in rootless.state_ids():  # a failed test's, before its cgroups
+            rootless.pyrunc("delete", "--force", container_id)
+        stay = []
+        for path in reversed(made):
+            for child in [*(p for p in path.iterdir() if p.is_dir() and p not in made), path]:
+                try:
+                    child.rmdir()
+                except OSError:
+                    stay.append(str(child))
+        assert stay == [], "cgroups left behind"  # by pyrunc, or busy with its processes
 
 
-def test_delegated_cgroup_is_used(rootless: User, delegated_pids: Path) -> None:
-    """pyrunc itself in a cgroup the user owns: the container's goes below it, and a limit
-    in that hierarchy is applied; the hierarchies the user cannot write are left out."""
+def test_delegated_cgroups_are_used(rootless: User, delegated: dict[str, Path]) -> None:
+    """pyrunc itself in cgroups the user owns: the container's go below them, and a limit
+    in such a hierarchy is applied; the hierarchies the user cannot write are left out."""
     bundle = rootless.bundle(["sleep", "1000"], lambda c: c["linux"].update(
         resources={"pids": {"limit": 20}}))
-    # root moves the shell into the delegated cgroup, then it becomes the user and pyrunc
-    enter = ["sh", "-c", f'echo $$ > {delegated_pids}/cgroup.procs && exec "$@"', "sh"]
+    # root moves the shell into the delegated cgroups, then it becomes the user and pyrunc
+    enter = ["sh", "-c", " && ".join(f"echo $$ > {path}/cgroup.procs"
+                                     for path in delegated.values()) + ' && exec "$@"', "sh"]
     proc = rootless.pyrunc("create", "-b", str(bundle), "deleg", prefix=enter)
     assert proc.returncode == 0, proc.stderr
-    mine = delegated_pids / "deleg"
-    assert (mine / "pids.max").read_text().strip() == "20"
     pid = _wait_status(rootless, "deleg", "created")["pid"]
-    assert (mine / "cgroup.procs").read_text().split() == [str(pid)]
-    assert f":pids:/{delegated_pids.name}/deleg\n" in Path(f"/proc/{pid}/cgroup").read_text()
+    pids, unified = delegated["pids"] / "deleg", delegated[""] / "deleg"
+    assert (pids / "pids.max").read_text().strip() == "20"
+    for directory in (pids, unified):
+        assert (directory / "cgroup.procs").read_text().split() == [str(pid)]
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    top = delegated["pids"].name
+    assert f"0::/{top}/user/deleg" in lines
+    assert any(line.endswith(f":pids:/{top}/deleg") for line in lines)
     assert rootless.pyrunc("delete", "--force", "deleg").returncode == 0
-    assert not mine.exists()
+    assert not pids.exists() and not unified.exists()
 
 
 def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:

@@ -189,7 +189,7 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
                 if "cpuset" in hierarchy.split(","):
                     _inherit_cpuset(layout.mounts[hierarchy], directory)
                 if hierarchy == "":
-                    _enable_controllers(layout, mode, directory)
+                    _enable_controllers(layout, mode, directory, rootless=rootless)
             except OSError as err:
                 if not (optional and err.errno in _DENIED):
                     raise
@@ -272,7 +272,8 @@ def _undo(created: list[str]) -> None:
             pass
 
 
-def _enable_controllers(layout: Layout, mode: str, directory: str) -> None:
+def _enable_controllers(layout: Layout, mode: str, directory: str, *,
+                        rootless: bool = False) -> None:
     """Enable controllers in cgroup.subtree_control of each ancestor, as runc does. In hybrid
     mode only those that no v1 hierarchy has (hugetlb here): the rest are used through v1."""
     mountpoint = layout.mounts[""]
@@ -280,13 +281,13 @@ def _enable_controllers(layout: Layout, mode: str, directory: str) -> None:
     relative = os.path.relpath(directory, mountpoint)
     parent = mountpoint
     for part in relative.split(os.sep)[:-1] if relative != "." else []:
-        _enable_in(parent, v1 if mode == "hybrid" else set())
+        _enable_in(parent, v1 if mode == "hybrid" else set(), rootless)
         parent = os.path.join(parent, part)
     if relative != ".":
-        _enable_in(parent, v1 if mode == "hybrid" else set())
+        _enable_in(parent, v1 if mode == "hybrid" else set(), rootless)
 
 
-def _enable_in(directory: str, skip: set[str]) -> None:
+def _enable_in(directory: str, skip: set[str], rootless: bool = False) -> None:
     try:
         available = _read(os.path.join(directory, "cgroup.controllers")).split()
         enabled = _read(os.path.join(directory, "cgroup.subtree_control")).split()
@@ -300,7 +301,10 @@ def _enable_in(directory: str, skip: set[str]) -> None:
         except OSError as err:
             # EBUSY: the parent holds processes (no internal processes rule). The controller
             # is then missing below, which is an error only if a resource needs it.
-            if err.errno not in (errno.EBUSY, errno.EOPNOTSUPP, errno.ENOTSUP):
+            # Rootless, the ancestors above a delegated subtree are not ours: runc goes on
+            # too, and only a resource that needs a missing controller fails.
+            if err.errno not in (errno.EBUSY, errno.EOPNOTSUPP, errno.ENOTSUP) and not (
+                    rootless and err.errno in _DENIED):
                 raise
 
 
