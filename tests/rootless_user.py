@@ -125,6 +125,9 @@ class ThrowawayUser:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 continue
-        subprocess.run(["userdel", self.name], check=False, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.work, ignore_errors=True)
+        try:
+            proc = subprocess.run(["userdel", self.name], check=False, capture_output=True,
+                                  text=True)
+            assert proc.returncode == 0, f"userdel {self.name}: {proc.stderr.strip()}"
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
