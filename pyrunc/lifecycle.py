@@ -54,6 +54,7 @@ def create(opts: GlobalOptions, container_id: str, bundle: str, *,
            pid_file: str | None = None, no_pivot: bool = False, no_new_keyring: bool = False,
            preserve_fds: int = 0) -> Container:
     check_id(container_id)
+    opts.is_rootless()  # a bad --rootless value fails before anything is made
     bundle = os.path.abspath(bundle)
     from pyrunc.config.load import load_bundle
 

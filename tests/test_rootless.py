@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOTFS, pyrunc_cmd
+from helpers import ROOTFS, Runtime, pyrunc_cmd
 from rootless_user import ThrowawayUser, proc_status
 
 
@@ -403,3 +403,28 @@ def test_hot_commands_stay_light_rootless(rootless: User) -> None:
                     for line in proc.stderr.splitlines() if line.startswith("import time:")}
         assert "pyrunc" in imported, "no importtime output"
         assert not imported & {*HEAVY, *UNUSED}, (command, imported & {*HEAVY, *UNUSED})
+
+
+@pytest.mark.parametrize("value,ok", [("true", True), ("T", True), ("0", True),
+                                      ("auto", True), ("maybe", False)])
+def test_rootless_flag_values(runtime: Runtime, make_bundle: Any, value: str,
+                              ok: bool) -> None:
+    """runc's --rootless: a Go boolean or auto; anything else is refused, nothing made."""
+    proc = runtime("--rootless", value, "run", "-b", str(make_bundle(["true"])), "flag")
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert (proc.returncode, proc.stderr) == (
+            1, 'pyrunc: --rootless: invalid value "maybe": want true, false or auto\n')
+    assert runtime.ids() == []
+
+
+def test_rootless_true_as_root_keeps_device_rules(runtime: Runtime, make_bundle: Any) -> None:
+    """--rootless only makes cgroup permission errors ignorable: root's writes still happen,
+    the device allow list included (runc tries it too)."""
+    proc = runtime("--rootless", "true", "create", "-b", str(make_bundle(["sleep", "100"])),
+                   "rl-dev")
+    assert proc.returncode == 0, proc.stderr
+    rules = (Path("/sys/fs/cgroup/devices/rl-dev/devices.list")).read_text().split("\n")
+    assert "a *:* rwm" not in rules and "c 1:3 rwm" in rules  # not open; /dev/null allowed
+    assert runtime("delete", "--force", "rl-dev").returncode == 0

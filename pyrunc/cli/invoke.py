@@ -32,10 +32,15 @@ class GlobalOptions:
     def is_rootless(self) -> bool:
         """runc's rule for --rootless auto: rootless when not root, or root in a user
         namespace (cgroups may then not be ours to write)."""
-        if self.rootless in ("true", "1"):
+        if self.rootless in ("1", "t", "T", "TRUE", "true", "True"):  # Go's ParseBool, as runc
             return True
-        if self.rootless in ("false", "0"):
+        if self.rootless in ("0", "f", "F", "FALSE", "false", "False"):
             return False
+        if self.rootless not in ("", "auto"):
+            from pyrunc.errors import UsageError
+
+            raise UsageError(f'--rootless: invalid value "{self.rootless}": want true, false '
+                             "or auto")
         return os.geteuid() != 0 or in_user_namespace()
 
     def xdg_root(self) -> str | None:

@@ -168,8 +168,8 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
 
     ``rootless`` (runc's rule): with no linux.cgroupsPath, a hierarchy the caller may not
     write is left out, unless a resource needs it (then a one-line error naming it); device
-    rules are not applied (they need CAP_SYS_ADMIN on the host). An explicit cgroupsPath
-    must be writable (delegated) as for root."""
+    rules are tried but their failure ignored (they need CAP_SYS_ADMIN in the host's
+    namespace). An explicit cgroupsPath must be writable (delegated) as for root."""
     layout = layout or Layout.detect()
     inner = _cgroup_path(config, container_id, systemd)
     mode = layout.mode
@@ -195,15 +195,22 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
                     raise
                 _undo(created.pop(hierarchy))
                 skipped[hierarchy] = f"{directory}: {err.strerror}"
-        if rootless:
+        from pyrunc.linux.cgroups import _resources
+
+        config_devices = (config.get("linux") or {}).get("devices")
+        if not rootless:
+            _resources.apply(record, resources, defaults=True, config_devices=config_devices)
+        else:
+            devices = {"devices": resources.get("devices") or []}
             resources = {k: v for k, v in resources.items() if k != "devices"}
             if skipped:
                 _check_rootless(record, resources, skipped)
                 record["paths"] = paths = {h: d for h, d in paths.items() if h not in skipped}
-        from pyrunc.linux.cgroups import _resources
-
-        _resources.apply(record, resources, defaults=not rootless,
-                         config_devices=(config.get("linux") or {}).get("devices"))
+            _resources.apply(record, resources, defaults=False)
+            try:
+                _resources.apply(record, devices, defaults=True, config_devices=config_devices)
+            except (PyruncError, OSError):
+                pass  # runc too: device rules need CAP_SYS_ADMIN in the host's namespace
         for hierarchy, directory in list(paths.items()):
             where = directory
             try:
