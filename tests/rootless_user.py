@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SETPRIV = shutil.which("setpriv", path=PATH) or "setpriv"  # a test may give the user no PATH
 
 
 def proc_status(pid: int) -> dict[str, str]:
@@ -84,7 +85,7 @@ class ThrowawayUser:
     def argv(self, command: list[str]) -> list[str]:
         # setpriv execs while it still holds its capabilities (then the kernel drops them),
         # so it can start a venv interpreter that lives under root's 0700 home
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
+        return [SETPRIV, f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
                 *command]
 
     def run(self, command: list[str], env: dict[str, str] | None = None,

@@ -347,6 +347,20 @@ def test_delegated_cgroups_are_used(rootless: User, delegated: dict[str, Path]) 
     assert not pids.exists() and not unified.exists()
 
 
+def test_own_ids_need_no_helper(rootless: User) -> None:
+    """spec --rootless's maps (the caller's own ids) are written by pyrunc itself, setgroups
+    denied first: no newuidmap/newgidmap on the PATH, still a container."""
+    bundle = rootless.bundle(["sleep", "1000"])
+    empty = rootless.mkdir(f"nopath{rootless.counter}")
+    proc = rootless.pyrunc("run", "-d", "-b", str(bundle), "ownids",
+                           env=rootless.env(PATH=str(empty)))
+    assert proc.returncode == 0, proc.stderr
+    pid = _wait_status(rootless, "ownids", "running")["pid"]
+    assert Path(f"/proc/{pid}/setgroups").read_text().strip() == "deny"
+    assert Path(f"/proc/{pid}/gid_map").read_text().split() == ["0", str(rootless.gid), "1"]
+    assert rootless.pyrunc("delete", "--force", "ownids").returncode == 0
+
+
 def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:
     """More than the caller's own id: newuidmap/newgidmap with /etc/subuid and /etc/subgid;
     setgroups stays allowed, so additionalGids work."""
@@ -369,6 +383,7 @@ def test_mapping_tool_maps_subordinate_ids(rootless: User) -> None:
     assert status["Uid"].split() == [str(sub_uid + 99)] * 4
     assert status["Gid"].split() == [str(sub_gid + 99)] * 4
     assert status["Groups"].split() == [str(sub_gid + 4)]
+    assert Path(f"/proc/{pid}/setgroups").read_text().strip() == "allow"
     inside = rootless.pyrunc("exec", "mapped", "id")
     assert inside.returncode == 0, inside.stderr
     assert inside.stdout.split()[:2] == ["uid=100", "gid=100"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 from pyrunc.linux.plan import T_NS_JOIN, T_NS_NEW, T_TIME_OFFSETS, s, u32
@@ -77,13 +78,14 @@ def write_id_maps(config: dict[str, Any], pid: int) -> None:
         if rootless and name == "gid_map":
             own = [{"containerID": m["containerID"], "hostID": m["hostID"], "size": m["size"]}
                    for m in mappings] == [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
-            if not own or _deny_setgroups(pid):
+            if not own:
                 _run_map_tool(key, "newgidmap", pid, mappings)
                 continue
+            _deny_setgroups(pid)
         try:
             _write_proc(pid, name, id_map_text(mappings))
         except OSError as err:
-            if not (rootless and err.errno == 1):  # EPERM: not ours to map
+            if not (rootless and err.errno == errno.EPERM):  # not ours to map
                 raise ValueError(f"linux.{key}: cannot write {name}: {err.strerror}"
                                  ) from None
             _run_map_tool(key, "newuidmap" if name == "uid_map" else "newgidmap", pid,
@@ -98,13 +100,13 @@ def _write_proc(pid: int, name: str, text: str) -> None:
         os.close(fd)
 
 
-def _deny_setgroups(pid: int) -> bool:
-    """Deny setgroups in ``pid``'s user namespace; False when the kernel refused."""
+def _deny_setgroups(pid: int) -> None:
+    """Deny setgroups in ``pid``'s user namespace. Where the kernel refuses, the gid_map
+    write that follows fails too and falls back to newgidmap."""
     try:
         _write_proc(pid, "setgroups", "deny")
     except OSError:
-        return False
-    return True
+        pass
 
 
 def _run_map_tool(key: str, tool: str, pid: int, mappings: list[dict[str, int]]) -> None:
