@@ -175,6 +175,9 @@ def test_lifecycle_state_exec_kill_delete(rootless: User) -> None:
     execd = rootless.pyrunc("exec", "life", "sh", "-c", "id -u; cat /proc/1/cmdline")
     assert execd.returncode == 0, execd.stderr
     assert execd.stdout.split("\n", 1) == ["0", "sleep\x001000\x00"]
+    unmapped = rootless.pyrunc("exec", "--user", "1000", "life", "true")
+    assert (unmapped.returncode, unmapped.stderr) == (
+        1, "pyrunc: process.user.uid: 1000 is not mapped in the user namespace\n")
 
     refused = rootless.pyrunc("delete", "life")
     assert refused.returncode == 1 and "running" in refused.stderr
