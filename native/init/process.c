@@ -20,6 +20,18 @@
 #include <unistd.h>
 #include "init.h"
 
+/* /proc/self/setgroups says "deny": an unprivileged gid map was written (user_namespaces(7)) */
+static int setgroups_denied(void)
+{
+    char buf[16] = {0};
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    return n >= 4 && strncmp(buf, "deny", 4) == 0;
+}
+
 static const char *env_get(const struct plan *p, const char *name)
 {
     size_t n = strlen(name);
@@ -166,12 +178,22 @@ int process_apply(const struct plan *p)
     }
     gid_t groups[MAX_ITEMS];
     for (int i = 0; i < p->n_gids; i++) groups[i] = p->additional_gids[i];
-    if (setgroups((size_t)p->n_gids, groups) < 0 && !(errno == EPERM && p->n_gids == 0))
+    if (setgroups((size_t)p->n_gids, groups) < 0 && !(errno == EPERM && p->n_gids == 0)) {
+        if (errno == EPERM && setgroups_denied())
+            return fail("process.user.additionalGids: setgroups is denied in this user "
+                        "namespace (rootless, with a gid map of one id)");
         return fail_errno("setgroups");
+    }
+    /* EINVAL: the id has no mapping in the user namespace (a rootless one maps only the
+       caller's own unless newuidmap/newgidmap gave it more) */
     if (setresgid(p->gid, p->gid, p->gid) < 0)
-        return fail_errno("setgid %u", p->gid);
+        return errno == EINVAL ? fail("process.user.gid: %u is not mapped in the user "
+                                      "namespace", p->gid)
+                               : fail_errno("setgid %u", p->gid);
     if (setresuid(p->uid, p->uid, p->uid) < 0)
-        return fail_errno("setuid %u", p->uid);
+        return errno == EINVAL ? fail("process.user.uid: %u is not mapped in the user "
+                                      "namespace", p->uid)
+                               : fail_errno("setuid %u", p->uid);
     if (p->has_caps && set_capabilities(p) < 0)
         return -1;
     if (p->has_caps) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
