@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import re
 import stat
@@ -789,3 +790,86 @@ def test_dev_console_swapped_for_a_symlink_while_binding_the_pty(runtime: Runtim
 
     with Swapper(rootfs / "dev" / "console", rootfs / "dev" / "console-evil") as swapper:
         run_racing(runtime, tmp_path, config, "swapcons", swapper, plant, check)
+
+
+# ---- the host's view -----------------------------------------------------------------------
+
+@pytest.fixture
+def shared_mount(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs on the host with shared propagation (as / is under systemd)."""
+    path = tmp_path / "shared"
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(path)], check=True)
+    subprocess.run(["mount", "--make-shared", str(path)], check=True)
+    yield path
+    subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_container_mounts_never_propagate_to_the_host(runtime: Runtime, tmp_path: Path,
+                                                      shared_mount: Path) -> None:
+    """The rootfs under a shared mount: a naive runtime that mounts in its new namespace
+    without first making / a slave propagates the rootfs bind, /proc, /dev, every volume to
+    the host (and on delete, unmounts from it). pyrunc makes / rslave before its first mount:
+    the host sees none of the container's mounts, during its life or after."""
+    rootfs = shared_mount / "rootfs"
+    subprocess.run(["cp", "-a", str(ROOTFS), str(rootfs)], check=True)
+    config = hostile_config(rootfs, ["sleep", "1000"])
+    config["mounts"].append({"destination": "/hostile-x", "type": "tmpfs", "source": "tmpfs"})
+    name = cid("propagation")
+    bundle = write_bundle(tmp_path / "bundle-propagation", config)
+    assert runtime("create", "-b", str(bundle), name).returncode == 0
+    try:
+        assert runtime("start", name).returncode == 0
+        assert [line.split()[4] for line in host_mounts(shared_mount)] == [str(shared_mount)]
+    finally:
+        runtime("delete", "-f", name)
+    assert [line.split()[4] for line in host_mounts(shared_mount)] == [str(shared_mount)]
+
+
+def test_signals_never_reach_a_reused_pid(runtime: Runtime, tmp_path: Path,
+                                          rootfs: Path) -> None:
+    """The init died and its pid was reused by an unrelated host process: a naive runtime's
+    `kill` (or `delete`) signals whatever has that pid now. pyrunc signals through a pidfd
+    checked against the recorded start time. (The reuse is simulated: the state's pid is
+    pointed at a host process that started later.)"""
+    config = hostile_config(rootfs, ["sleep", "1000"])
+    name = cid("reuse")
+    assert runtime("create", "-b", str(write_bundle(tmp_path / "bundle-reuse", config)),
+                   name).returncode == 0
+    victim = subprocess.Popen(["sleep", "1000"])
+    try:
+        state_file = runtime.root / name / "state.json"
+        doc = json.loads(state_file.read_text())
+        doc["pid"] = victim.pid  # start_time stays the init's
+        state_file.write_text(json.dumps(doc))
+        runtime("kill", name, "KILL")
+        runtime("delete", "-f", name)
+        assert victim.poll() is None, "the host process was signalled"
+    finally:
+        victim.kill()
+        victim.wait()
+    assert runtime.ids() == []
+
+
+def test_planted_fifo_at_a_device_path_is_never_opened(runtime: Runtime, tmp_path: Path,
+                                                       rootfs: Path) -> None:
+    """In a user namespace the devices are the host's, bound over files in the image's /dev.
+    The image planted a fifo at /dev/null: a naive runtime opens it to make the mount point
+    (O_CREAT without O_EXCL) and hangs forever (a tape device would rewind, a watchdog
+    fire). pyrunc only ever opens it O_PATH: create goes on, /dev/null is the host's."""
+    (rootfs / "dev" / "null").unlink(missing_ok=True)
+    os.mkfifo(rootfs / "dev" / "null")
+    os.chown(rootfs / "dev", 100000, 100000)  # the container's root makes the other nodes
+    for up in (tmp_path, tmp_path.parent):  # and may reach the rootfs (pytest makes 0700)
+        up.chmod(0o711)
+    config = hostile_config(rootfs, ["stat", "-c", "%F %t:%T", "/dev/null"])
+    image_dev(config)
+    config["linux"]["namespaces"].append({"type": "user"})
+    config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    config["mounts"] = [m for m in config["mounts"]
+                        if m["destination"] not in ("/sys", "/sys/fs/cgroup")]
+    proc = run(runtime, tmp_path, config, "fifo")
+    assert_ran(proc, runtime)
+    assert proc.stdout.strip() == "character special file 1:3"
+    assert stat.S_ISFIFO(os.lstat(rootfs / "dev" / "null").st_mode)  # bound over, not replaced
