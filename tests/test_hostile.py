@@ -873,3 +873,32 @@ def test_planted_fifo_at_a_device_path_is_never_opened(runtime: Runtime, tmp_pat
     assert_ran(proc, runtime)
     assert proc.stdout.strip() == "character special file 1:3"
     assert stat.S_ISFIFO(os.lstat(rootfs / "dev" / "null").st_mode)  # bound over, not replaced
+
+
+def test_device_node_swapped_for_a_symlink_before_chown(runtime: Runtime, tmp_path: Path,
+                                                        rootfs: Path, canary: Canary) -> None:
+    """A device node swapped for a symlink to a host file between mknod and chown/chmod: a
+    naive runtime chowns (to the container's user) and chmods the host's file through the
+    link. pyrunc re-opens the node O_NOFOLLOW, checks type and numbers, and sets owner and
+    mode through that fd: the node is right, or create fails cleanly. The canary (checked
+    for owner and mode on teardown) is untouched either way."""
+    config = hostile_config(rootfs, ["stat", "-c", "%F %t:%T %a %u", "/dev/hostile-node"])
+    image_dev(config)
+    config["linux"]["devices"] = [{"path": "/dev/hostile-node", "type": "c", "major": 1,
+                                   "minor": 3, "fileMode": 0o666, "uid": 1000}]
+
+    def plant() -> None:
+        for name in ("hostile-node", "hostile-node-evil"):
+            (rootfs / "dev" / name).unlink(missing_ok=True)
+        (rootfs / "dev" / "hostile-node").write_text("")
+        (rootfs / "dev" / "hostile-node-evil").symlink_to(escape_link(canary.file, "abs"))
+
+    def check(proc: subprocess.CompletedProcess[str]) -> None:
+        # the process sees whatever the swapper left at the path by then (the node, the
+        # planted file, or the link, dangling in the container); the node is right
+        out = proc.stdout.strip()
+        assert not out.startswith("character") or out == "character special file 1:3 666 1000"
+
+    with Swapper(rootfs / "dev" / "hostile-node",
+                 rootfs / "dev" / "hostile-node-evil") as swapper:
+        run_racing(runtime, tmp_path, config, "swapnode", swapper, plant, check)
