@@ -521,7 +521,7 @@ def test_only_stdio_reaches_the_process(runtime: Runtime, tmp_path: Path, rootfs
     the init's memfd) survives the execve. A naive runtime leaks what it forgot to mark
     close-on-exec. Here `ls` is the process: its only other fd is the directory it lists.
     (--preserve-fds: tests/test_container_features.py::test_preserve_fds.)"""
-    listing = ["ls", "-l", "/proc/self/fd/"]
+    listing = ["ls", "-l", "/proc/self/fd/", "/proc/1/fd/"]  # at start, ls is pid 1
     if how == "run":
         proc = run(runtime, tmp_path, hostile_config(rootfs, listing), "fds")
     else:
@@ -534,12 +534,12 @@ def test_only_stdio_reaches_the_process(runtime: Runtime, tmp_path: Path, rootfs
         finally:
             runtime("delete", "-f", name)
     assert proc.returncode == 0, proc.stderr
-    links = dict(re.findall(r" (\d+) -> (.*)", proc.stdout))
-    assert {"0", "1", "2"} <= set(links), links
+    links = re.findall(r" (\d+) -> (.*)", proc.stdout)
+    assert {fd for fd, _ in links} >= {"0", "1", "2"}, proc.stdout
     # besides stdio, at most ls's own directory fd (busybox closes it before it lists)
-    extra = {fd: link for fd, link in links.items()
-             if fd not in ("0", "1", "2") and not re.fullmatch(r"/proc/\d+/fd", link)}
-    assert extra == {}, links
+    extra = [(fd, link) for fd, link in links
+             if fd not in ("0", "1", "2") and not re.fullmatch(r"/proc/\d+/fd", link)]
+    assert extra == [], proc.stdout
 
 
 # ---- hooks ---------------------------------------------------------------------------------
@@ -549,9 +549,10 @@ def test_only_stdio_reaches_the_process(runtime: Runtime, tmp_path: Path, rootfs
 def test_relative_hook_path_is_refused(runtime: Runtime, tmp_path: Path, rootfs: Path,
                                        kind: str) -> None:
     """A hook path is a host program the runtime runs as root: that is by design, as the
-    config author is trusted. A relative path would resolve against whatever the runtime's
-    cwd happens to be (runc: the bundle, via exec.Command's lookup); the spec says it MUST be
-    absolute, and pyrunc refuses it before anything is made."""
+    config author is trusted. A relative path resolves against whatever the runtime's cwd is
+    (runc 1.1.5 runs it: it chdirs into the bundle first, so an image unpacked into the bundle
+    could supply it); the spec says it MUST be absolute, and pyrunc refuses it before anything
+    is made."""
     config = hostile_config(rootfs, ["true"])
     config["hooks"] = {kind: [{"path": "bin/true"}]}
     proc = run(runtime, tmp_path, config, "hookrel")
@@ -596,7 +597,7 @@ def test_start_container_hook_path_resolves_in_the_container(runtime: Runtime, t
 
 # ---- /proc redirection ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("plant", ["file", "symlink"])
+@pytest.mark.parametrize("plant", ["file", "symlink", "proc-symlink"])
 def test_sysctl_is_written_to_the_real_procfs(runtime: Runtime, tmp_path: Path, rootfs: Path,
                                               canary: Canary, plant: str) -> None:
     """CVE-2025-52881: sysctls written by path through the container's /proc, which the image
@@ -604,9 +605,22 @@ def test_sysctl_is_written_to_the_real_procfs(runtime: Runtime, tmp_path: Path, 
     proc/sys/net/ipv4/ip_forward (a file, or a symlink to a host file) takes the write, and the
     real setting is never made. pyrunc writes through a private procfs instance, checked with
     fstatfs: the image's files and the host file are untouched, and the setting is made.
+    An image whose /proc itself is a symlink to the host never gets a procfs mounted there.
     (A tmpfs or bind over /proc/sys is refused outright: tests/test_rootfs.py::
     test_nothing_is_mounted_inside_proc_but_lxcfs_files.)"""
     planted = rootfs / "proc" / "sys" / "net" / "ipv4" / "ip_forward"
+    if plant == "proc-symlink":
+        # /proc itself a symlink to the host: the procfs is never mounted through it
+        (canary.dir / "sys").mkdir()
+        canary.before = canary.snapshot()
+        os.rmdir(rootfs / "proc")
+        (rootfs / "proc").symlink_to(escape_link(canary.dir, "abs"))
+        config = hostile_config(rootfs, ["true"])
+        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        proc = run(runtime, tmp_path, config, "procsym")
+        assert_clean_failure(proc, runtime, "procsym",
+                             "proc must be mounted on an ordinary directory")
+        return
     planted.parent.mkdir(parents=True)
     if plant == "file":
         planted.write_text("image-file\n")
