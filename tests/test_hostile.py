@@ -460,6 +460,55 @@ def test_waiting_init_exposes_no_host_fd_to_exec(runtime: Runtime, created: str)
     assert "Not a directory" in lines[-1]
 
 
+def test_fds_the_caller_leaks_never_reach_the_waiting_init(runtime: Runtime, tmp_path: Path,
+                                                           rootfs: Path,
+                                                           canary: Canary) -> None:
+    """CVE-2024-21626 through the caller: an engine lets a host directory fd leak (not
+    close-on-exec) into `create`. A naive runtime's init keeps it open while it waits for
+    `start` (close-on-exec only takes effect at the exec), so a process exec'd into the
+    created container opens /proc/1/fd/N/ and walks the host's filesystem. pyrunc-init closes
+    every fd but stdio, the preserved ones and its own when it starts."""
+    config = hostile_config(rootfs, ["sleep", "1000"])
+    all_caps(config)  # CAP_SYS_PTRACE: /proc/1/fd is readable, what matters is what is there
+    name = cid("leak")
+    leaked = os.open(canary.dir, os.O_RDONLY | os.O_DIRECTORY)  # inheritable
+    try:
+        proc = runtime("create", "-b", str(write_bundle(tmp_path / "bundle-leak", config)),
+                       name, pass_fds=(leaked,))
+    finally:
+        os.close(leaked)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        proc = runtime("exec", name, "sh", "-c", f"ls /proc/1/fd; ls /proc/1/fd/{leaked}/")
+        escape = runtime("exec", "--cwd", f"/proc/1/fd/{leaked}", name, "ls")
+    finally:
+        runtime("delete", "-f", name)
+    assert proc.stdout.split() == ["0", "1", "2", "3"], proc.stdout  # stdio and the fifo
+    assert "secret" not in proc.stdout and "secret" not in escape.stdout
+    assert escape.returncode != 0
+
+
+def test_waiting_init_cannot_be_inspected_by_the_container(runtime: Runtime, tmp_path: Path,
+                                                            rootfs: Path) -> None:
+    """CVE-2016-9962: pyrunc's init enters the container's namespaces holding the runtime's
+    fds and, until it applies the process' settings, more privileges than the container's
+    processes. A naive (dumpable) init can be ptraced, and its /proc files (fd, exe, mem,
+    environ) opened, by a container process with the same uid. pyrunc-init is not dumpable
+    until its execve: only CAP_SYS_PTRACE in the host's user namespace reaches it."""
+    config = hostile_config(rootfs, ["sleep", "1000"])  # the default, few capabilities
+    name = cid("dumpable")
+    bundle = write_bundle(tmp_path / "bundle-dumpable", config)
+    assert runtime("create", "-b", str(bundle), name).returncode == 0
+    try:
+        proc = runtime("exec", name, "sh", "-c",
+                       "readlink /proc/1/exe || echo DENIED-EXE; "
+                       "readlink /proc/1/fd/3 || echo DENIED-FD; readlink /proc/self/exe")
+    finally:
+        runtime("delete", "-f", name)
+    assert proc.stdout.split() == ["DENIED-EXE", "DENIED-FD", "/bin/busybox"], \
+        proc.stdout + proc.stderr
+
+
 def test_init_binary_is_not_writable_from_the_container(runtime: Runtime, created: str,
                                                         tmp_path: Path) -> None:
     """CVE-2019-5736: a process in the container (here with every capability, CAP_SYS_PTRACE
