@@ -200,6 +200,24 @@ def test_missing_components_are_never_created_on_the_host(runtime: Runtime, tmp_
                          "No such file or directory")
 
 
+@pytest.mark.parametrize("via", ["/proc/self/root", "/proc/self/cwd", "/proc/1/root"])
+def test_destination_through_a_proc_magic_link(runtime: Runtime, tmp_path: Path, rootfs: Path,
+                                               canary: Canary, via: str) -> None:
+    """A destination the image links to /proc/self/root/<host path>: once the container's
+    /proc is mounted (it comes first in the mounts), a naive runtime resolving later
+    destinations by path follows the magic link to its own root, the host's, and mounts on
+    the host path. pyrunc resolves with RESOLVE_NO_MAGICLINKS: a clean error."""
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    (rootfs / "hostile-vol").symlink_to(via + str(canary.dir))
+    config = hostile_config(rootfs, ["true"])
+    config["mounts"].append({"destination": "/hostile-vol", "type": "bind",
+                             "source": str(volume), "options": ["rbind"]})
+    proc = run(runtime, tmp_path, config, "magic")
+    assert_clean_failure(proc, runtime, "magic", "/hostile-vol",
+                         "Too many levels of symbolic links")
+
+
 @pytest.mark.parametrize("how", HOW)
 def test_file_bind_destination_symlink_to_a_host_file(runtime: Runtime, tmp_path: Path,
                                                       rootfs: Path, canary: Canary,
