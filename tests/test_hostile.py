@@ -415,8 +415,9 @@ def test_cwd_through_an_inherited_fd(runtime: Runtime, tmp_path: Path, rootfs: P
                                      fd: int) -> None:
     """CVE-2024-21626: process.cwd "/proc/self/fd/N" where N is a host directory fd the
     runtime leaked into the init (runc leaked /sys/fs/cgroup as fd 7): the process starts in
-    the host's filesystem. pyrunc's init holds no host directory fd: the chdir fails (a clean
-    error) or stays inside (the exec fifo is not a directory)."""
+    the host's filesystem. pyrunc's init holds no host directory fd, and enters the cwd
+    before READY, checking getcwd: create fails with one line (the exec fifo is not a
+    directory, other numbers are not open), or the cwd is inside."""
     config = hostile_config(rootfs, ["sh", "-c", f"readlink /proc/self/cwd; {ROOT_LISTING}"],
                             cwd=f"/proc/self/fd/{fd}")
     proc = run(runtime, tmp_path, config, "cwdfd")
@@ -451,7 +452,8 @@ def test_exec_cwd_never_leaves_the_container(runtime: Runtime, created: str, cwd
     """`exec --cwd` through a symlink escaping the root, or through the waiting init's fds or
     cwd (CVE-2024-21626's second form: `runc exec --cwd /proc/1/fd/N`): a naive runtime chdirs
     before it joins the container's mount namespace and root, or with a host fd open. pyrunc
-    chdirs after setns into the init's namespaces, where the init holds no directory fd."""
+    chdirs after setns into the init's namespaces, where the init holds no directory fd, and
+    checks getcwd."""
     proc = runtime("exec", "--cwd", cwd, created, "sh", "-c",
                    f"readlink /proc/self/cwd; {ROOT_LISTING}")
     if proc.returncode == 0:
