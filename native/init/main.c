@@ -483,8 +483,13 @@ int main(int argc, char **argv)
     if (p->ns_new & CLONE_NEWUSER) {
         if (unshare(CLONE_NEWUSER) < 0) { fail_errno("unshare the user namespace"); die(); }
         char buf2[64];
+        /* Dumpable only while the runtime writes our id maps: a non-dumpable process's
+         * /proc files belong to root, and a rootless runtime could not open our uid_map
+         * (runc does the same). Nothing of the container runs yet. */
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) { fail_errno("set dumpable"); die(); }
         if (send_msg(SYNC_USERNS, NULL, 0) < 0 || recv_msg(SYNC_MAPS_DONE, buf2, sizeof buf2) < 0)
             die();
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) { fail_errno("set dumpable"); die(); }
         become_userns_root();
     } else if (joined_user) {
         become_userns_root();
