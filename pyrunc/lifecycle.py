@@ -31,7 +31,10 @@ def rfc3339_nano(ns: int) -> str:
 
 
 def store_for(opts: GlobalOptions) -> StateStore:
-    return StateStore(opts.state_root())
+    xdg = opts.xdg_root()
+    # runc: a root it makes in $XDG_RUNTIME_DIR is the user's alone, sticky so that the
+    # XDG runtime dir's cleaner leaves it (0o1700)
+    return StateStore(xdg, mode=0o1700) if xdg else StateStore(opts.state_root())
 
 
 def load(opts: GlobalOptions, container_id: str, lock: bool = True) -> tuple[ContainerDir,
@@ -51,6 +54,7 @@ def create(opts: GlobalOptions, container_id: str, bundle: str, *,
            pid_file: str | None = None, no_pivot: bool = False, no_new_keyring: bool = False,
            preserve_fds: int = 0) -> Container:
     check_id(container_id)
+    opts.is_rootless()  # a bad --rootless value fails before anything is made
     bundle = os.path.abspath(bundle)
     from pyrunc.config.load import load_bundle
 
@@ -133,7 +137,9 @@ def _oom_reason(container: Container) -> str:
 def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:
     from pyrunc.linux import cgroups
 
-    return cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup)
+    record = cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup,
+                          rootless=opts.is_rootless())
+    return record if record["paths"] else {}  # rootless with no cgroup it could write
 
 
 def _undo_create(cdir: ContainerDir, container: Container) -> None:

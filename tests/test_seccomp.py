@@ -7,6 +7,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import select
 import socket
 import struct
@@ -502,6 +503,18 @@ def test_notify_agent_answers_for_the_container(run_sc: Run, runtime: Runtime,
     assert state["state"]["status"] == "creating"
     assert state["state"]["id"].startswith(f"sc-{os.getpid()}-")
     assert state["pid"] == state["state"]["pid"] > 0
+
+
+def test_notify_listener_never_reaches_the_container(run_sc: Run,
+                                                    agent: Callable[..., Agent]) -> None:
+    """The init's copy of the notify listener is closed once the runtime has it: a process in
+    the container holding it could answer its own filtered syscalls (docs/security.md)."""
+    a = agent(lambda nr: (0, 0))
+    proc = run_sc("ls -l /proc/self/fd/ /proc/1/fd/", notify_profile(a.path))
+    assert proc.returncode == 0, proc.stderr
+    links = re.findall(r" (\d+) -> (.*)", proc.stdout)
+    assert links and not [link for _, link in links if "seccomp" in link], proc.stdout
+    assert {fd for fd, _ in links} <= {"0", "1", "2"}, proc.stdout
 
 
 def test_notify_agent_gets_the_running_state_for_exec(runtime: Runtime, tmp_path: Path,

@@ -426,6 +426,24 @@ static int open_exec_fifo(int state_dir_fd)
     return fd;
 }
 
+/* Only stdio, the preserved fds (3 .. first-1) and our own go on: any other fd the caller let
+ * the runtime inherit would stay open in the waiting init until the exec, reachable from the
+ * container through /proc/1/fd/N (a host directory there is CVE-2024-21626 again). */
+static void close_inherited_fds(unsigned int first, int a, int b, int c)
+{
+    int keep[3] = { a, b, c };
+    for (int i = 0; i < 3; i++)  /* sort the three */
+        for (int j = i + 1; j < 3; j++)
+            if (keep[j] < keep[i]) { int t = keep[i]; keep[i] = keep[j]; keep[j] = t; }
+    for (int i = 0; i < 3; i++) {
+        if (keep[i] < 0 || (unsigned int)keep[i] < first) continue;
+        if ((unsigned int)keep[i] > first)
+            syscall(SYS_close_range, first, (unsigned int)keep[i] - 1, 0);
+        first = (unsigned int)keep[i] + 1;
+    }
+    syscall(SYS_close_range, first, ~0U, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 5) {
@@ -434,6 +452,12 @@ int main(int argc, char **argv)
     }
     sync_fd = atoi(argv[1]);
     int plan_fd = atoi(argv[2]), state_dir_fd = atoi(argv[3]), console_fd = atoi(argv[4]);
+    /* Not dumpable until the execve (which resets it), as runc's init: processes of the
+     * container (or of a pid namespace it joins) may not ptrace us, nor open our /proc
+     * files (fds, exe, mem) while we hold the runtime's fds and, before process_apply,
+     * more privileges than they have; only CAP_SYS_PTRACE in the host's user namespace
+     * overrides it. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     reset_signals();
     umask(0);
     fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
@@ -448,6 +472,7 @@ int main(int argc, char **argv)
     static struct plan plan;
     if (parse_plan(&plan, buf, (size_t)st.st_size) < 0) die();
     const struct plan *p = &plan;
+    close_inherited_fds(3 + p->preserve_fds, sync_fd, state_dir_fd, console_fd);
     if (p->exec_mode)  /* argv[3] is the container init's pidfd */
         exec_stage1(p, state_dir_fd, console_fd);
     int exec_fd = open_exec_fifo(state_dir_fd);
@@ -458,8 +483,13 @@ int main(int argc, char **argv)
     if (p->ns_new & CLONE_NEWUSER) {
         if (unshare(CLONE_NEWUSER) < 0) { fail_errno("unshare the user namespace"); die(); }
         char buf2[64];
+        /* Dumpable only while the runtime writes our id maps: a non-dumpable process's
+         * /proc files belong to root, and a rootless runtime could not open our uid_map
+         * (runc does the same). Nothing of the container runs yet. */
+        if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) { fail_errno("set dumpable"); die(); }
         if (send_msg(SYNC_USERNS, NULL, 0) < 0 || recv_msg(SYNC_MAPS_DONE, buf2, sizeof buf2) < 0)
             die();
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) { fail_errno("set dumpable"); die(); }
         become_userns_root();
     } else if (joined_user) {
         become_userns_root();

@@ -20,6 +20,18 @@
 #include <unistd.h>
 #include "init.h"
 
+/* /proc/self/setgroups says "deny": an unprivileged gid map was written (user_namespaces(7)) */
+static int setgroups_denied(void)
+{
+    char buf[16] = {0};
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    return n >= 4 && strncmp(buf, "deny", 4) == 0;
+}
+
 static const char *env_get(const struct plan *p, const char *name)
 {
     size_t n = strlen(name);
@@ -140,8 +152,31 @@ int process_seccomp(const struct plan *p, int *listener)
     return 0;
 }
 
+/* process.cwd is entered here, before READY (as runc does), so that a bad one fails
+ * `create`, not the process after `start`. Returns 1 when root may not enter it but the
+ * process' user may (a volume chowned to that user): process_apply tries again after the
+ * user switch. Then getcwd must name a path under our root: a cwd reached through an fd of
+ * the host (/proc/self/fd/N, CVE-2024-21626) is "(unreachable)", ENOENT from glibc. */
+static int enter_cwd(const struct plan *p, int last_try)
+{
+    const char *cwd = p->cwd ? p->cwd : "/";
+    if (chdir(cwd) < 0) {
+        if (!last_try && (errno == EACCES || errno == EPERM))
+            return 1;
+        return fail_errno("chdir to cwd (\"%s\") set in config.json", cwd);
+    }
+    char here[4096];
+    if (!getcwd(here, sizeof here) && errno == ENOENT)
+        return fail("process.cwd \"%s\": the working directory is outside the container's "
+                    "root (a host fd?)", cwd);
+    return 0;
+}
+
 int process_apply(const struct plan *p)
 {
+    int cwd_later = enter_cwd(p, 0);
+    if (cwd_later < 0)
+        return -1;
     for (int i = 0; i < p->n_rlimits; i++) {
         struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
         if (setrlimit((int)p->rlimits[i].resource, &rl) < 0)
@@ -166,12 +201,24 @@ int process_apply(const struct plan *p)
     }
     gid_t groups[MAX_ITEMS];
     for (int i = 0; i < p->n_gids; i++) groups[i] = p->additional_gids[i];
-    if (setgroups((size_t)p->n_gids, groups) < 0 && !(errno == EPERM && p->n_gids == 0))
+    if (setgroups((size_t)p->n_gids, groups) < 0 && !(errno == EPERM && p->n_gids == 0)) {
+        if (errno == EPERM && setgroups_denied())
+            return fail("process.user.additionalGids: setgroups is denied in this user "
+                        "namespace (rootless, with a gid map of one id)");
         return fail_errno("setgroups");
+    }
+    /* EINVAL: the id has no mapping in the user namespace (a rootless one maps only the
+       caller's own unless newuidmap/newgidmap gave it more) */
     if (setresgid(p->gid, p->gid, p->gid) < 0)
-        return fail_errno("setgid %u", p->gid);
+        return errno == EINVAL ? fail("process.user.gid: %u is not mapped in the user "
+                                      "namespace", p->gid)
+                               : fail_errno("setgid %u", p->gid);
     if (setresuid(p->uid, p->uid, p->uid) < 0)
-        return fail_errno("setuid %u", p->uid);
+        return errno == EINVAL ? fail("process.user.uid: %u is not mapped in the user "
+                                      "namespace", p->uid)
+                               : fail_errno("setuid %u", p->uid);
+    if (cwd_later && enter_cwd(p, 1) < 0)
+        return -1;
     if (p->has_caps && set_capabilities(p) < 0)
         return -1;
     if (p->has_caps) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
@@ -208,8 +255,7 @@ int process_exec(const struct plan *p, const char *path)
     for (; n < p->env.n; n++) env[n] = p->env.v[n];
     if (!env_get(p, "HOME")) env[n++] = home_for(p->uid, home, sizeof home);
     env[n] = NULL;
-    if (chdir(p->cwd ? p->cwd : "/") < 0)
-        return fail_errno("chdir to cwd (\"%s\") set in config.json", p->cwd);
+    /* the cwd was entered by process_apply, before READY */
     execve(path, (char *const *)p->args.v, (char *const *)env);
     return fail_errno("exec %s", path);
 }

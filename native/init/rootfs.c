@@ -677,8 +677,11 @@ static int mask_paths(int rootfd, const struct plan *p)
             rc = mask_dir(sp_fdpath(fd, b));
         else if (nullfd >= 0)
             rc = mount(sp_fdpath(nullfd, a), sp_fdpath(fd, b), NULL, MS_BIND, NULL);
-        else
-            rc = -1, errno = ENODEV;  /* a file to mask and no /dev/null to mask it with */
+        else {  /* a file to mask and no /dev/null to mask it with */
+            close(fd);
+            fail("linux.maskedPaths: mask %s: no /dev/null in the container", path);
+            goto err;
+        }
         close(fd);
         if (rc < 0) {
             fail_errno("linux.maskedPaths: mask %s", path);
@@ -769,6 +772,26 @@ static int hide_host_proc_sys(const char *rootfs)
     return 0;
 }
 
+/* process.cwd made when missing, as runc does (before the read-only remount of the root),
+ * resolved inside the new root without magic links: a cwd through /proc/self/fd/N is not
+ * created here, process_apply's chdir reports it. */
+static int make_cwd(const char *cwd)
+{
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return fail_errno("open /");
+    int fd = sp_open(root, cwd, O_PATH, 0);
+    if (fd < 0 && errno == ENOENT) {
+        fd = sp_mkdir_all(root, cwd, 0755);
+        if (fd < 0) {
+            close(root);
+            return fail_errno("mkdir %s (process.cwd)", cwd);
+        }
+    }
+    if (fd >= 0) close(fd);
+    close(root);
+    return 0;
+}
+
 int rootfs_finalize(const struct plan *p)
 {
     int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -804,19 +827,11 @@ int rootfs_finalize(const struct plan *p)
     }
     if (chdir("/") < 0)
         return fail_errno("chdir /");
-    /* A cwd missing from the image is created, as runc does (Kubernetes' workingDir relies on
-     * it); inside the new root, and before the root may turn read-only. */
-    if (p->cwd && strcmp(p->cwd, "/") != 0) {
-        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        int cwd = root < 0 ? -1 : sp_mkdir_all(root, p->cwd, 0755);
-        if (root >= 0) close(root);
-        if (cwd < 0)
-            return fail_errno("process.cwd: create \"%s\"", p->cwd);
-        close(cwd);
-    }
     /* rootfsPropagation is the propagation of the container's root: set on the new "/" */
     if (p->rootfs_propagation && mount("", "/", NULL, p->rootfs_propagation, NULL) < 0)
         return fail_errno("linux.rootfsPropagation: set the propagation of the new /");
+    if (p->cwd && make_cwd(p->cwd) < 0)
+        return -1;
     if (p->root_readonly && bind_remount("/", MS_RDONLY, 0) < 0)
         return fail_errno("root.readonly: remount / read-only");
     return 0;

@@ -30,19 +30,50 @@ class GlobalOptions:
         return f"GlobalOptions({fields})"
 
     def is_rootless(self) -> bool:
-        if self.rootless in ("true", "1"):
+        """runc's rule for --rootless auto: rootless when not root, or root in a user
+        namespace (cgroups may then not be ours to write)."""
+        if self.rootless in ("1", "t", "T", "TRUE", "true", "True"):  # Go's ParseBool, as runc
             return True
-        if self.rootless in ("false", "0"):
+        if self.rootless in ("0", "f", "F", "FALSE", "false", "False"):
             return False
-        return os.geteuid() != 0
+        if self.rootless not in ("", "auto"):
+            from pyrunc.errors import UsageError
+
+            raise UsageError(f'--rootless: invalid value "{self.rootless}": want true, false '
+                             "or auto")
+        return os.geteuid() != 0 or in_user_namespace()
+
+    def xdg_root(self) -> str | None:
+        """The default root in $XDG_RUNTIME_DIR, when runc would use it there: not root, or
+        root in a user namespace unless $USER is root (a root shell's /run/user/0 is not
+        where root's containers are)."""
+        if self.root:
+            return None
+        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+        if not runtime_dir:
+            return None
+        if os.geteuid() == 0 and (not in_user_namespace()
+                                  or os.environ.get("USER", "") == "root"):
+            return None
+        return os.path.join(os.path.abspath(runtime_dir), "pyrunc")
 
     def state_root(self) -> str:
         if self.root:
             return os.path.abspath(self.root)
-        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
-        if self.is_rootless() and runtime_dir:
-            return os.path.join(runtime_dir, "pyrunc")
-        return "/run/pyrunc"
+        return self.xdg_root() or "/run/pyrunc"
+
+
+def in_user_namespace() -> bool:
+    """True inside a user namespace (a uid map other than the initial namespace's)."""
+    try:
+        fd = os.open("/proc/self/uid_map", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        text = os.read(fd, 4096).decode()
+    finally:
+        os.close(fd)
+    return text.split() != ["0", "0", "4294967295"]
 
 
 def version_text() -> str:

@@ -49,8 +49,8 @@ def default_config(rootless: bool = False) -> dict[str, Any]:
     if rootless:
         # runc spec --rootless: a user namespace mapping the caller, no new network or
         # cgroup namespace, sysfs bind-mounted, no device cgroup rules, no gid= on devpts.
-        linux["uidMappings"] = [{"containerID": 0, "hostID": os.getuid(), "size": 1}]
-        linux["gidMappings"] = [{"containerID": 0, "hostID": os.getgid(), "size": 1}]
+        linux["uidMappings"] = [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
+        linux["gidMappings"] = [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
         linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "user")]
         del linux["resources"]
         mounts[2]["options"] = [o for o in mounts[2]["options"] if o != "gid=5"]

@@ -63,6 +63,31 @@ def runtime_problems(config: dict[str, Any], bundle: str) -> list[str]:
         for i, hook in enumerate(hooks or []):
             if not str(hook.get("path", "")).startswith("/"):
                 found.append(f'hooks.{kind}[{i}].path: must be absolute, got "{hook.get("path")}"')
+    if os.geteuid() != 0:
+        found += rootless_problems(config, seen)
+    return found
+
+
+def rootless_problems(config: dict[str, Any], namespaces: set[str]) -> list[str]:
+    """runc's checks for a non-root caller: nothing but a user namespace gives it the
+    privileges the other namespaces and mounts need, and a uid=/gid= mount option must name
+    an id mapped in it."""
+    if "user" not in namespaces:
+        return [f"linux.namespaces: a rootless container (pyrunc runs as uid {os.geteuid()}) "
+                "needs a user namespace; `pyrunc spec --rootless` writes such a config"]
+    linux = config.get("linux") or {}
+    found: list[str] = []
+    for i, mount in enumerate(config.get("mounts") or []):
+        for option in mount.get("options") or []:
+            key, _, value = str(option).partition("=")
+            if key not in ("uid", "gid") or not value.isdigit():
+                continue
+            maps = linux.get("uidMappings" if key == "uid" else "gidMappings") or []
+            if maps and not any(m["containerID"] <= int(value) < m["containerID"] + m["size"]
+                                for m in maps):
+                found.append(f'mounts[{i}].options: "{option}" is not mapped in the user '
+                             f"namespace (linux.{key}Mappings), so a rootless container "
+                             "cannot use it")
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 from pyrunc.linux.plan import T_NS_JOIN, T_NS_NEW, T_TIME_OFFSETS, s, u32
@@ -62,18 +63,68 @@ def id_map_text(mappings: list[dict[str, int]]) -> str:
 
 
 def write_id_maps(config: dict[str, Any], pid: int) -> None:
-    """Write the uid/gid maps of ``pid``'s new user namespace (from the parent side)."""
+    """Write the uid/gid maps of ``pid``'s new user namespace (from the parent side).
+
+    As non-root (rootless), like runc: a gid map of just our own egid is written directly,
+    after setgroups is denied (the kernel's condition for an unprivileged gid_map); any
+    other map, and a uid map we may not write, goes through newuidmap/newgidmap (shadow's
+    setuid helpers, which check /etc/subuid and /etc/subgid)."""
     linux = config.get("linux") or {}
-    uid_map = id_map_text(linux.get("uidMappings") or [])
-    gid_map = id_map_text(linux.get("gidMappings") or [])
-    for name, text in (("uid_map", uid_map), ("gid_map", gid_map)):
-        if not text:
+    rootless = os.geteuid() != 0
+    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
+        mappings = linux.get(key) or []
+        if not mappings:
             continue
-        fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        if rootless and name == "gid_map":
+            own = [{"containerID": m["containerID"], "hostID": m["hostID"], "size": m["size"]}
+                   for m in mappings] == [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
+            if not own:
+                _run_map_tool(key, "newgidmap", pid, mappings)
+                continue
+            _deny_setgroups(pid)
         try:
-            os.write(fd, text.encode())
+            _write_proc(pid, name, id_map_text(mappings))
         except OSError as err:
-            field = "uidMappings" if name == "uid_map" else "gidMappings"
-            raise ValueError(f"linux.{field}: cannot write {name}: {err.strerror}") from None
-        finally:
-            os.close(fd)
+            if not (rootless and err.errno == errno.EPERM):  # not ours to map
+                raise ValueError(f"linux.{key}: cannot write {name}: {err.strerror}"
+                                 ) from None
+            _run_map_tool(key, "newuidmap" if name == "uid_map" else "newgidmap", pid,
+                          mappings)
+
+
+def _write_proc(pid: int, name: str, text: str) -> None:
+    fd = os.open(f"/proc/{pid}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _deny_setgroups(pid: int) -> None:
+    """Deny setgroups in ``pid``'s user namespace. Where the kernel refuses, the gid_map
+    write that follows fails too and falls back to newgidmap."""
+    try:
+        _write_proc(pid, "setgroups", "deny")
+    except OSError:
+        pass
+
+
+def _run_map_tool(key: str, tool: str, pid: int, mappings: list[dict[str, int]]) -> None:
+    """Map ids we do not own through shadow's setuid helper (its own error, one line)."""
+    import shutil
+    import subprocess
+
+    path = shutil.which(tool)
+    if path is None:
+        raise ValueError(f"linux.{key}: maps ids other than the caller's own, which needs "
+                         f"{tool} (package uidmap) and an entry in /etc/sub"
+                         f"{'uid' if tool == 'newuidmap' else 'gid'}")
+    args = [path, str(pid)]
+    for m in mappings:
+        args += [str(m["containerID"]), str(m["hostID"]), str(m["size"])]
+    proc = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)
+    if proc.returncode != 0:
+        why = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise ValueError(f"linux.{key}: {tool} failed: "
+                         f"{why[-1] if why else f'exit status {proc.returncode}'}")

@@ -99,8 +99,9 @@ class ContainerDir:
 
 
 class StateStore:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, mode: int = 0o711) -> None:
         self.root = root
+        self.mode = mode  # of the root, when create makes it
 
     def _path(self, container_id: str) -> str:
         check_id(container_id)
@@ -109,11 +110,19 @@ class StateStore:
     def create(self, container_id: str) -> ContainerDir:
         """Make and lock the directory of a new container; a used id fails."""
         path = self._path(container_id)
-        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        if not os.path.isdir(self.root):
+            try:
+                os.makedirs(self.root, mode=self.mode & 0o777, exist_ok=True)
+                os.chmod(self.root, self.mode)  # makedirs' mode is masked by the umask
+            except OSError as err:
+                raise PyruncError(f"--root {self.root}: cannot create the state directory: "
+                                  f"{err.strerror}") from None
         try:
             os.mkdir(path, 0o711)
         except FileExistsError:
             raise PyruncError(f'container with id "{container_id}" already exists') from None
+        except OSError as err:
+            raise PyruncError(f"--root {self.root}: {err.strerror}") from None
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return ContainerDir(container_id, path, fd)
@@ -125,6 +134,8 @@ class StateStore:
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerNotFound(container_id) from None
+        except PermissionError as err:  # another user's root (non-root pyrunc, /run/pyrunc)
+            raise PyruncError(f"--root {self.root}: {err.strerror}") from None
         if lock:
             fcntl.flock(fd, fcntl.LOCK_EX)
             # A concurrent delete may have removed the dir while we waited for the lock.
@@ -145,5 +156,7 @@ class StateStore:
         except OSError as err:
             if err.errno == errno.ENOTDIR:
                 raise PyruncError(f"--root {self.root}: not a directory") from None
+            if err.errno == errno.EACCES:
+                raise PyruncError(f"--root {self.root}: {err.strerror}") from None
             raise
         return sorted(n for n in names if not n.startswith("."))

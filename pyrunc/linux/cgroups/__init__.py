@@ -162,39 +162,93 @@ def _read(path: str) -> str:
 
 
 def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
-         layout: Layout | None = None) -> dict[str, Any]:
+         layout: Layout | None = None, rootless: bool = False) -> dict[str, Any]:
     """Create the container's cgroups, apply linux.resources (all of it, devices included),
-    then move ``pid`` in. On failure nothing created here is left behind."""
+    then move ``pid`` in. On failure nothing created here is left behind.
+
+    ``rootless`` (runc's rule): with no linux.cgroupsPath, a hierarchy the caller may not
+    write is left out, unless a resource needs it (then a one-line error naming it); device
+    rules are tried but their failure ignored (they need CAP_SYS_ADMIN in the host's
+    namespace). An explicit cgroupsPath must be writable (delegated) as for root."""
     layout = layout or Layout.detect()
     inner = _cgroup_path(config, container_id, systemd)
     mode = layout.mode
     paths = _paths(layout, inner)
     record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
     resources = (config.get("linux") or {}).get("resources") or {}
-    created: list[str] = []
+    optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
+    created: dict[str, list[str]] = {}  # hierarchy -> the directories made there
+    skipped: dict[str, str] = {}  # hierarchy -> why (rootless)
     where = ""
     try:
         for hierarchy, directory in paths.items():
             where = directory
-            _make_dirs(layout.mounts[hierarchy], directory, created)
-            if "cpuset" in hierarchy.split(","):
-                _inherit_cpuset(layout.mounts[hierarchy], directory)
-            if hierarchy == "":
-                _enable_controllers(layout, mode, directory)
+            mine = created.setdefault(hierarchy, [])
+            try:
+                _make_dirs(layout.mounts[hierarchy], directory, mine)
+                if "cpuset" in hierarchy.split(","):
+                    _inherit_cpuset(layout.mounts[hierarchy], directory)
+                if hierarchy == "":
+                    _enable_controllers(layout, mode, directory, rootless=rootless)
+            except OSError as err:
+                if not (optional and err.errno in _DENIED):
+                    raise
+                _undo(created.pop(hierarchy))
+                skipped[hierarchy] = f"{directory}: {err.strerror}"
         from pyrunc.linux.cgroups import _resources
 
-        _resources.apply(record, resources, defaults=True,
-                         config_devices=(config.get("linux") or {}).get("devices"))
-        for directory in paths.values():
+        config_devices = (config.get("linux") or {}).get("devices")
+        if not rootless:
+            _resources.apply(record, resources, defaults=True, config_devices=config_devices)
+        else:
+            devices = {"devices": resources.get("devices") or []}
+            resources = {k: v for k, v in resources.items() if k != "devices"}
+            if skipped:
+                _check_rootless(record, resources, skipped)
+                record["paths"] = paths = {h: d for h, d in paths.items() if h not in skipped}
+            _resources.apply(record, resources, defaults=False)
+            try:
+                _resources.apply(record, devices, defaults=True, config_devices=config_devices)
+            except (PyruncError, OSError):
+                pass  # runc too: device rules need CAP_SYS_ADMIN in the host's namespace
+        for hierarchy, directory in list(paths.items()):
             where = directory
-            _write(os.path.join(directory, "cgroup.procs"), str(pid))
+            try:
+                _write(os.path.join(directory, "cgroup.procs"), str(pid))
+            except OSError as err:
+                if not (optional and err.errno in _DENIED):
+                    raise
+                # a cgroup we could make but not enter (v2: the common ancestor is not ours)
+                skipped[hierarchy] = f"{directory}/cgroup.procs: {err.strerror}"
+                _check_rootless(record, resources, skipped)
+                del paths[hierarchy]
+                _undo(created.pop(hierarchy, []))
     except OSError as err:
-        _undo(created)
-        raise PyruncError(f"cgroup {where}: {err.strerror}") from None
+        _undo_all(created)
+        hint = " (rootless: the cgroup must be delegated to this user)" if rootless else ""
+        raise PyruncError(f"cgroup {where}: {err.strerror}{hint}") from None
     except BaseException:
-        _undo(created)
+        _undo_all(created)
         raise
     return record
+
+
+_DENIED = (errno.EPERM, errno.EACCES, errno.EROFS)
+
+
+def _check_rootless(record: dict[str, Any], resources: dict[str, Any],
+                    skipped: dict[str, str]) -> None:
+    """A resource whose controller is in a hierarchy left out cannot be applied: say which."""
+    from pyrunc.linux.cgroups import _resources
+
+    target = _resources.Target(record)
+    for write in _resources.plan(resources, target, defaults=False).writes:
+        for hierarchy in skipped:
+            if (write.controller in hierarchy.split(",") if hierarchy
+                    else not target.v1(write.controller)):
+                raise PyruncError(f"{write.field}: cannot be applied rootless: cgroup "
+                                  f"{skipped[hierarchy]} (delegate it to this user, or drop "
+                                  "the limit)")
 
 
 def _make_dirs(mountpoint: str, directory: str, created: list[str]) -> None:
@@ -212,6 +266,11 @@ def _make_dirs(mountpoint: str, directory: str, created: list[str]) -> None:
         created.append(path)
 
 
+def _undo_all(created: dict[str, list[str]]) -> None:
+    for made in created.values():
+        _undo(made)
+
+
 def _undo(created: list[str]) -> None:
     for path in reversed(created):
         try:
@@ -220,7 +279,8 @@ def _undo(created: list[str]) -> None:
             pass
 
 
-def _enable_controllers(layout: Layout, mode: str, directory: str) -> None:
+def _enable_controllers(layout: Layout, mode: str, directory: str, *,
+                        rootless: bool = False) -> None:
     """Enable controllers in cgroup.subtree_control of each ancestor, as runc does. In hybrid
     mode only those that no v1 hierarchy has (hugetlb here): the rest are used through v1."""
     mountpoint = layout.mounts[""]
@@ -228,13 +288,13 @@ def _enable_controllers(layout: Layout, mode: str, directory: str) -> None:
     relative = os.path.relpath(directory, mountpoint)
     parent = mountpoint
     for part in relative.split(os.sep)[:-1] if relative != "." else []:
-        _enable_in(parent, v1 if mode == "hybrid" else set())
+        _enable_in(parent, v1 if mode == "hybrid" else set(), rootless)
         parent = os.path.join(parent, part)
     if relative != ".":
-        _enable_in(parent, v1 if mode == "hybrid" else set())
+        _enable_in(parent, v1 if mode == "hybrid" else set(), rootless)
 
 
-def _enable_in(directory: str, skip: set[str]) -> None:
+def _enable_in(directory: str, skip: set[str], rootless: bool = False) -> None:
     try:
         available = _read(os.path.join(directory, "cgroup.controllers")).split()
         enabled = _read(os.path.join(directory, "cgroup.subtree_control")).split()
@@ -248,7 +308,10 @@ def _enable_in(directory: str, skip: set[str]) -> None:
         except OSError as err:
             # EBUSY: the parent holds processes (no internal processes rule). The controller
             # is then missing below, which is an error only if a resource needs it.
-            if err.errno not in (errno.EBUSY, errno.EOPNOTSUPP, errno.ENOTSUP):
+            # Rootless, the ancestors above a delegated subtree are not ours: runc goes on
+            # too, and only a resource that needs a missing controller fails.
+            if err.errno not in (errno.EBUSY, errno.EOPNOTSUPP, errno.ENOTSUP) and not (
+                    rootless and err.errno in _DENIED):
                 raise
 
 
