@@ -8,6 +8,7 @@ imported with `ctr image import`. `pytest --runtime runc` runs the same tests ag
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shlex
@@ -488,6 +489,24 @@ def test_cri_pod_and_container_run_on_the_runtime_handler(cri: Any, containerd: 
     state = _cri_state(runtime_binary, containerd, container)
     assert state.returncode == 0, state.stderr
     assert json.loads(state.stdout)["status"] == "running"
+
+    # ctr sees the same container: its runtime options are the config.toml handler's, and
+    # an exec through ctr goes through them (BinaryName) too
+    info = json.loads(containerd.ctr("container", "info", container, namespace="k8s.io").stdout)
+    assert info["Runtime"]["Name"] == "io.containerd.runc.v2"
+    options = info["Runtime"]["Options"]  # runc.v1.Options, protobuf: BinaryName is field 6
+    assert options["type_url"] == "containerd.runc.v1.Options"
+    binary, length, size = runtime_binary.encode(), b"", len(runtime_binary.encode())
+    while True:  # the length as a protobuf varint
+        length += bytes([size & 0x7F | (0x80 if size > 0x7F else 0)])
+        size >>= 7
+        if not size:
+            break
+    assert bytes([6 << 3 | 2]) + length + binary in base64.b64decode(options["value"])
+    via_ctr = containerd.ctr("task", "exec", "--exec-id", "ctr1", "--fifo-dir",
+                             str(containerd.base / "fifo"), container, "sh", "-c",
+                             "echo $GREETING; exit 4", namespace="k8s.io")
+    assert (via_ctr.returncode, via_ctr.stdout) == (4, "pod\n"), via_ctr.stderr
 
     done = cri.call("ExecSync", container_id=container, timeout=60,
                     cmd=["sh", "-c", "cat /proc/1/cmdline; echo; echo oops >&2; exit 3"])
