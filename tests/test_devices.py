@@ -74,8 +74,9 @@ def test_dev_symlinks(run_in: Run) -> None:
 def test_linux_devices_of_each_type(run_in: Run) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["linux"]["devices"] = [
+            # st_mode with the file type bits, as podman sends it: runc drops those
             {"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200,
-             "fileMode": 0o600, "uid": 7, "gid": 8},
+             "fileMode": 0o020600, "uid": 7, "gid": 8},
             {"path": "/dev/loop-test", "type": "b", "major": 7, "minor": 99, "fileMode": 0o640},
             {"path": "/dev/unbuffered", "type": "u", "major": 1, "minor": 3},
             {"path": "/dev/fifo0", "type": "p", "fileMode": 0o620, "gid": 5},
@@ -141,8 +142,10 @@ def test_planted_nodes_in_the_image_are_replaced(runtime: Runtime, tmp_path: Pat
      "linux.devices[0].path: must be an absolute path"),
     ({"path": "/dev/../etc/x", "type": "c", "major": 1, "minor": 1},
      'linux.devices[0].path: must not contain ".."'),
-    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 0o17777},
-     "linux.devices[0].fileMode: must be an integer from 0 to 4095"),
+    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 2**32},
+     "linux.devices[0].fileMode: must be an integer from 0 to 4294967295"),
+    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 0o1000600},
+     "linux.devices[0].fileMode: 262528 has bits beyond the permission bits"),
 ])
 def test_encoder_refuses_bad_devices(device: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as err:
