@@ -199,6 +199,17 @@ def test_pause_unpause(podman: Podman, name: Callable[[str], str]) -> None:
     assert podman.ok("exec", ctr, "echo", "alive") == "alive\n"
 
 
+def test_kill_a_paused_container(podman: Podman, name: Callable[[str], str]) -> None:
+    """podman kill (SIGKILL) of a paused container waits for its exit: the runtime must
+    thaw it, or a cgroup v1 freezer holds the killed process."""
+    ctr = name("pausekill")
+    run_detached(podman, ctr, "--network", "none", IMAGE, "sleep", "1000")
+    podman.ok("pause", ctr)
+    podman.ok("kill", ctr)
+    assert podman.inspect(ctr, "{{.State.Status}}") == "exited"
+    assert podman.ok("wait", ctr).strip() == "137"
+
+
 def test_stats(podman: Podman, name: Callable[[str], str]) -> None:
     ctr = name("stats")
     run_detached(podman, ctr, "--network", "none", "--memory", "64m", IMAGE,
