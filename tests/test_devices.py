@@ -91,6 +91,27 @@ def test_linux_devices_of_each_type(run_in: Run) -> None:
                    "/dev/null character special file 1 3 600 0 0"]   # overrides the default
 
 
+def test_a_mount_on_a_device_path_wins(run_in: Run, tmp_path: Path) -> None:
+    """`podman run -v file:/dev/null`: the config's bind mount stays (runc keeps what is
+    there), rather than failing to remove a mount point (EBUSY)."""
+    (tmp_path / "fake-null").write_text("not the null device\n")
+
+    def edit(c: dict[str, Any]) -> None:
+        c["mounts"].append({"destination": "/dev/null", "type": "bind",
+                            "source": str(tmp_path / "fake-null"), "options": ["rbind"]})
+        c["linux"].pop("maskedPaths", None)
+    out = run_in("cat /dev/null; stat -c %F /dev/zero", edit).stdout
+    assert out.splitlines() == ["not the null device", "character special file"]
+
+    def edit_masked(c: dict[str, Any]) -> None:
+        edit(c)
+        c["linux"]["maskedPaths"] = ["/proc/kcore"]
+    # pyrunc masks with the container's /dev/null, and will not with something else
+    proc = run_in("true", edit_masked, ok=False)
+    assert (proc.returncode, proc.stderr) == (1, "pyrunc: linux.maskedPaths: /dev/null in the "
+                                                 "container is not the null device (1:3)\n")
+
+
 def test_devices_are_bound_from_the_host_in_a_user_namespace(run_in: Run) -> None:
     def edit(c: dict[str, Any]) -> None:
         user_namespace(c)
