@@ -109,9 +109,24 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
     try:
         launcher.launch(request, on_namespaces_ready, hook_state)
     except launcher.LaunchError as err:
-        raise PyruncError(str(err)) from None
+        raise PyruncError(str(err) + _oom_during_setup(container)) from None
     except ValueError as err:  # a plan encoder found a field it cannot honour
         raise ConfigError([str(err)]) from None
+
+
+def _oom_during_setup(container: Container) -> str:
+    """Why an init died half-way, when the memory limit is the reason (runc fails to set
+    such a limit; here the kernel accepts it and then kills the init)."""
+    record = container.doc.get("cgroup")
+    if not record:
+        return ""
+    from pyrunc.linux import cgroups
+
+    if not cgroups.oom_kills(record):
+        return ""
+    memory = ((container.config.get("linux") or {}).get("resources") or {}).get("memory") or {}
+    return (": the kernel's OOM killer killed it: linux.resources.memory.limit "
+            f"({memory.get('limit')} bytes) is too low to set the container up")
 
 
 def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:

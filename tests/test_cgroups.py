@@ -95,6 +95,21 @@ def test_memory_limit_oom_kills(runtime: Runtime, make_bundle: Callable[..., Pat
     assert proc.returncode == 137, proc.stderr  # SIGKILL from the OOM killer
 
 
+def test_memory_limit_too_low_to_set_up_says_so(runtime: Runtime,
+                                               make_bundle: Callable[..., Path]) -> None:
+    """`podman run --memory 100k`: the kernel takes the limit, then OOM-kills the init while
+    it is set up; the error names the limit (runc: "unable to set memory limit")."""
+    container_id = _id()
+    bundle = make_bundle(config=_config("true", memory={"limit": 100 << 10}))
+    proc = runtime("create", "-b", str(bundle), container_id)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        "pyrunc: the container init exited before it was set up: the kernel's OOM killer "
+        "killed it: linux.resources.memory.limit (102400 bytes) is too low to set the "
+        "container up"]
+    assert cgroup_dirs(container_id) == [] and runtime.ids() == []
+
+
 def test_memory_small_allocation_survives(runtime: Runtime,
                                           make_bundle: Callable[..., Path]) -> None:
     script = 'x=$(head -c 1048576 /dev/zero | tr "\\0" a); echo survived ${#x}'
