@@ -169,6 +169,24 @@ def test_errors_are_readable(podman: Podman, name: Callable[[str], str]) -> None
     assert proc.stderr.count("\n") == 1, proc.stderr
 
 
+@pytest.mark.parametrize("args,words", [
+    # runc 1.1: "unable to set memory limit to 102400 (current usage: ...)"; pyrunc: the OOM
+    # killer killed the init, linux.resources.memory.limit (102400 bytes) is too low
+    (("--memory", "100k"), ("memory",)),
+    # both: a bind mount inside /proc is refused as such (not "no such file", exit 127)
+    (("--mount", "type=bind,src={file},dst=/proc/no-such-entry"), ("/proc/no-such-entry",
+                                                                    "inside /proc")),
+])
+def test_runtime_refusals_are_readable(podman: Podman, tmp_path: Path, args: tuple[str, ...],
+                                       words: tuple[str, ...]) -> None:
+    (tmp_path / "file").write_text("x")
+    args = tuple(arg.format(file=tmp_path / "file") for arg in args)
+    proc = podman("run", "--rm", "--network", "none", *args, IMAGE, "true")
+    assert proc.returncode == 126, proc.stderr  # podman: "OCI runtime error"
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert all(word in proc.stderr.lower() for word in words), proc.stderr
+
+
 def _freezer_frozen(pid: str) -> bool:
     """Whether the cgroup freezer holds the process (cgroup v1 freezer or v2 cgroup.freeze)."""
     with open(f"/proc/{pid}/cgroup") as f:
