@@ -87,6 +87,13 @@ def test_run_rm_prints_output_and_returns_exit_code(podman: Podman) -> None:
     assert podman.ok("ps", "--all", "--quiet") == ""  # --rm removed it
 
 
+def test_runtime_given_by_path_on_the_command_line(podman: Podman) -> None:
+    """The issue's own words: `podman --runtime "$(command -v pyrunc)" run --rm IMAGE CMD`."""
+    proc = podman("--runtime", podman.runtime, "run", "--rm", "--network", "none", IMAGE,
+                  "sh", "-c", "echo by-path; exit 3")
+    assert (proc.returncode, proc.stdout) == (3, "by-path\n"), proc.stderr
+
+
 def test_run_passes_stdin_with_interactive(podman: Podman, tmp_path: Path) -> None:
     (tmp_path / "in").write_text("line one\nline two\n")
     with open(tmp_path / "in") as stdin:
