@@ -203,10 +203,13 @@ def _mounts_under(base: Path) -> list[str]:
 
 
 def cgroup_dirs(name: str) -> set[str]:
-    """Every cgroup directory named ``name`` at the top of a hierarchy, and all below it."""
+    """Every cgroup directory named ``name`` at the top of a hierarchy (v1 or hybrid:
+    /sys/fs/cgroup/<controller>/<name>; v2: /sys/fs/cgroup/<name>), and all below it."""
     found: set[str] = set()
-    for hierarchy in os.listdir("/sys/fs/cgroup"):
-        top = os.path.join("/sys/fs/cgroup", hierarchy, name)
+    tops = [os.path.join("/sys/fs/cgroup", name)] + [
+        os.path.join("/sys/fs/cgroup", hierarchy, name)
+        for hierarchy in os.listdir("/sys/fs/cgroup")]
+    for top in tops:
         for root, dirs, _ in os.walk(top):
             found.update(os.path.join(root, d) for d in dirs)
         if os.path.isdir(top):
