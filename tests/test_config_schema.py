@@ -1,8 +1,10 @@
 """pyrunc's schema gives the official runtime-spec schema's verdict (pure logic: no containers).
 
 The intended differences: pyrunc runs ociVersion 1.0.0 to 1.3.x, the official schema takes
-any string there; and linux.devices[].fileMode takes any uint32 (podman sends the host node's
-st_mode, file type bits included, which runc drops), the official schema 0 to 511.
+any string there; linux.devices[].fileMode takes any uint32 (podman sends the host node's
+st_mode, file type bits included, which runc drops), the official schema 0 to 511; and
+linux.rootfsPropagation also takes rprivate, rshared, rslave and runbindable (runc does;
+podman sends rslave), the official schema only the four without "r".
 
 And pyrunc's two checkers of that schema agree: on every document below, the compiled check
 (pyrunc/config/_compiled.py, from compile_schema.py) says valid exactly when jsonschema does.
@@ -68,18 +70,24 @@ def ours_ok_but_version(doc: Any) -> bool:
     return not [p for p in problems(doc) if "is not a version pyrunc runs" not in p]
 
 
-def official_ok_but_device_mode(validator: Any, doc: Any) -> bool:
-    """The official verdict, setting aside the intended difference in devices' fileMode."""
-    devices = doc.get("linux", {}).get("devices") if isinstance(doc, dict) and isinstance(
-        doc.get("linux"), dict) else None
-    if isinstance(devices, list) and any(
-            isinstance(d, dict) and type(d.get("fileMode")) is int
-            and 511 < d["fileMode"] <= 0xFFFFFFFF for d in devices):
-        doc = copy.deepcopy(doc)
-        for device in doc["linux"]["devices"]:
-            if isinstance(device, dict) and type(device.get("fileMode")) is int \
-                    and 511 < device["fileMode"] <= 0xFFFFFFFF:
-                device["fileMode"] = 0o600
+RECURSIVE_PROPAGATION = {"rprivate", "rshared", "rslave", "runbindable"}
+
+
+def official_ok_but_intended(validator: Any, doc: Any) -> bool:
+    """The official verdict, setting aside the intended differences in devices' fileMode
+    and the recursive rootfsPropagation values (the version is set aside by the caller)."""
+    linux = doc.get("linux") if isinstance(doc, dict) else None
+    if not isinstance(linux, dict):
+        return official_ok(validator, doc)
+    doc = copy.deepcopy(doc)
+    linux = doc["linux"]
+    devices = linux.get("devices")
+    for device in devices if isinstance(devices, list) else []:
+        if isinstance(device, dict) and type(device.get("fileMode")) is int \
+                and 511 < device["fileMode"] <= 0xFFFFFFFF:
+            device["fileMode"] = 0o600
+    if linux.get("rootfsPropagation") in RECURSIVE_PROPAGATION:
+        linux["rootfsPropagation"] = linux["rootfsPropagation"][1:]
     return official_ok(validator, doc)
 
 
@@ -93,7 +101,7 @@ def test_official_fixtures(path: Path, official: Any) -> None:
     except ValueError:
         pytest.skip("not JSON: rejected before any schema")
     same_verdict(doc)
-    assert ours_ok_but_version(doc) == official_ok_but_device_mode(official, doc) == (
+    assert ours_ok_but_version(doc) == official_ok_but_intended(official, doc) == (
         path.parent.name == "good")
 
 
@@ -134,6 +142,18 @@ def test_device_file_mode_with_type_bits_is_the_intended_difference(
     assert same_verdict(doc) == ok
     assert ours_ok(doc) == ok
     assert official_ok(official, doc) == (mode in (0o600,))  # the official schema: 0 to 511
+
+
+@pytest.mark.parametrize("propagation,ok", [
+    ("slave", True), ("rslave", True), ("rprivate", True), ("rshared", True),
+    ("runbindable", True), ("rrslave", False), ("recursive", False), ("", False)])
+def test_recursive_rootfs_propagation_is_the_intended_difference(
+        propagation: str, ok: bool, official: Any) -> None:
+    doc = default_config()
+    doc["linux"]["rootfsPropagation"] = propagation
+    assert same_verdict(doc) == ok
+    assert ours_ok(doc) == ok
+    assert official_ok(official, doc) == (propagation == "slave")
 
 
 # ---- generated mutations --------------------------------------------------------------
@@ -190,7 +210,7 @@ def test_mutations_get_the_official_verdict(data: st.DataObject) -> None:
         else:
             parent[last] = data.draw(VALUES)
     same_verdict(doc)
-    assert ours_ok_but_version(doc) == official_ok_but_device_mode(official, doc), (
+    assert ours_ok_but_version(doc) == official_ok_but_intended(official, doc), (
         path, action, problems(doc))
 
 

@@ -493,7 +493,11 @@ def test_no_pivot_with_private_root_propagation_is_refused(run_in: Run) -> None:
 
 
 @pytest.mark.parametrize("propagation,expect", [("shared", "shared:"), ("slave", None),
-                                                ("private", None), ("unbindable", "unbindable")])
+                                                ("private", None), ("unbindable", "unbindable"),
+                                                # runc's recursive forms (podman: rslave)
+                                                ("rshared", "shared:"), ("rslave", None),
+                                                ("rprivate", None),
+                                                ("runbindable", "unbindable")])
 def test_rootfs_propagation(run_in: Run, propagation: str, expect: str | None) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["linux"]["rootfsPropagation"] = propagation
