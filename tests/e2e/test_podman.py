@@ -300,6 +300,22 @@ def test_privileged(podman: Podman) -> None:
     assert int(count) >= len(os.listdir("/dev")) - 5  # the host's devices, not the default few
 
 
+def test_bind_mount_with_propagation(podman: Podman, tmp_path: Path) -> None:
+    """bind-propagation=rslave makes podman ask for linux.rootfsPropagation "rslave"."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "file").write_text("from the host\n")
+    out = podman.ok("run", "--rm", "--network", "none", "--mount",
+                    f"type=bind,src={tmp_path / 'shared'},dst=/mnt,ro=true,"
+                    "bind-propagation=rslave", IMAGE,
+                    "sh", "-c", "cat /mnt/file; touch /mnt/new 2>&1; "
+                                "grep ' /mnt ' /proc/self/mountinfo | cut -d' ' -f6")
+    lines = out.splitlines()
+    assert lines[0] == "from the host"
+    assert "Read-only file system" in lines[1]
+    assert lines[2].split(",")[0] == "ro"
+    assert not (tmp_path / "shared" / "new").exists()
+
+
 def test_network_none_has_only_loopback(podman: Podman) -> None:
     out = podman.ok("run", "--rm", "--network", "none", IMAGE, "ls", "/sys/class/net")
     assert out.split() == ["lo"]
