@@ -105,8 +105,9 @@ runroot = "{base / 'runroot'}"
     def __call__(self, *args: str, timeout: float = 120, stdin: Any = subprocess.DEVNULL
                  ) -> subprocess.CompletedProcess[str]:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            # in the world's dir: conmon 2.1.6 writes an "oom" file into its cwd
             proc = subprocess.run(self.argv(*args), env=self.env, stdin=stdin, stdout=out,
-                                  stderr=err, timeout=timeout, check=False)
+                                  stderr=err, timeout=timeout, check=False, cwd=self.base)
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess(proc.args, proc.returncode,
@@ -132,6 +133,7 @@ runroot = "{base / 'runroot'}"
         pid, master = pty.fork()
         if pid == 0:  # the child: podman on the pty's slave side
             try:
+                os.chdir(self.base)
                 os.execvpe("podman", self.argv(*args), self.env)
             finally:
                 os._exit(127)

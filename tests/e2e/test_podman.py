@@ -260,7 +260,8 @@ def test_memory_limit(podman: Podman, name: Callable[[str], str]) -> None:
                                       "memory/memory.limit_in_bytes") == str(48 << 20)
     # a 100 MB buffer is more than memory + swap (podman allows twice the memory): the
     # kernel's OOM killer ends it (SIGKILL: 137); with room for it, the same command runs.
-    # (State.OOMKilled stays false with runc too: conmon 2.1.6 misses v1 OOM events here.)
+    # (State.OOMKilled stays false with runc too: conmon 2.1.6 sees the OOM, but its "oom"
+    # file lands in the working directory it inherits from podman, and podman reports none)
     dd = ("sh", "-c", "exec dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null")
     proc = podman("run", "--rm", "--network", "none", "--memory", "16m", IMAGE, *dd)
     assert proc.returncode == 137, (proc.stdout, proc.stderr)
