@@ -16,15 +16,24 @@ class UsageError(PyruncError):
 
 
 class ConfigError(PyruncError):
-    """config.json is unreadable or invalid; one line per problem."""
+    """config.json is unreadable or invalid; one line per problem, the first MAX_LINES of
+    them unless ``show_all``: engines pass the runtime's error on (conmon in a buffer of
+    its own), and 120 lines for the 120 devices of `podman run --privileged` bury it."""
+
+    MAX_LINES = 5
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.show_all = False
 
     @property
     def lines(self) -> list[str]:
-        return [f"config.json: {p}" for p in self.problems]
+        shown = self.problems
+        if not self.show_all and len(shown) > self.MAX_LINES:
+            more = len(shown) - self.MAX_LINES + 1
+            shown = [*shown[:self.MAX_LINES - 1], f"... and {more} more problems"]
+        return [f"config.json: {p}" for p in shown]
 
 
 class ContainerNotFound(PyruncError):

@@ -138,6 +138,31 @@ def test_invalid_json(runtime: Runtime, tmp_path: Path) -> None:
     assert runtime.ids() == []
 
 
+def test_many_problems_are_cut_short_but_validate_lists_all(runtime: Runtime,
+                                                           tmp_path: Path) -> None:
+    """create names the first problems and counts the rest (podman shows what conmon
+    passes on; a hundred lines bury it); validate lists every one."""
+    from pyrunc.config.default import default_config
+
+    config = default_config()
+    config["linux"]["devices"] = [{"path": f"/dev/d{i}", "type": "c", "major": 1, "minor": i,
+                                   "fileMode": "rw"} for i in range(12)]
+    (tmp_path / "rootfs").mkdir()
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    proc = runtime("create", "-b", str(tmp_path), "c1")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        'pyrunc: config.json: linux.devices[0].fileMode: expected an integer, got "rw"',
+        'pyrunc: config.json: linux.devices[10].fileMode: expected an integer, got "rw"',
+        'pyrunc: config.json: linux.devices[11].fileMode: expected an integer, got "rw"',
+        'pyrunc: config.json: linux.devices[1].fileMode: expected an integer, got "rw"',
+        "pyrunc: config.json: ... and 8 more problems"]
+    assert runtime.ids() == []
+    proc = runtime("validate", "-b", str(tmp_path))
+    assert proc.returncode == 1
+    assert len(proc.stderr.splitlines()) == 12, proc.stderr
+
+
 HOT = ["state", "start", "kill", "delete", "list"]
 HEAVY = ["typer", "click", "jsonschema", "pyroute2", "rich", "cffi", "referencing"]
 # what the hot commands have no use for, each a few ms of start-up (docs/performance.md)

@@ -105,6 +105,24 @@ def test_delete_force_of_a_paused_container(runtime: Runtime, running: str) -> N
     assert running not in runtime.ids()
 
 
+@pytest.mark.parametrize("all_processes", [False, True])
+def test_sigkill_ends_a_paused_container(runtime: Runtime, running: str,
+                                         all_processes: bool) -> None:
+    """SIGKILL thaws (runc does): a v1 freezer would hold the killed tasks until resume."""
+    assert runtime("pause", running).returncode == 0
+    proc = runtime("kill", *(["--all"] if all_processes else []), running, "KILL")
+    assert proc.returncode == 0, proc.stderr
+    assert _wait_for(lambda: runtime.state(running)["status"] == "stopped")
+    assert runtime("delete", running).returncode == 0
+
+
+def test_other_signals_leave_a_paused_container_paused(runtime: Runtime, running: str) -> None:
+    assert runtime("pause", running).returncode == 0
+    assert runtime("kill", running, "TERM").returncode == 0
+    assert runtime.state(running)["status"] == "paused"
+    assert runtime("resume", running).returncode == 0
+
+
 def test_pause_stopped_container_fails(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
     container_id = _unique("ps")
     assert runtime("run", "-d", "-b", str(make_bundle(["true"])), container_id).returncode == 0

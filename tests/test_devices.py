@@ -74,8 +74,9 @@ def test_dev_symlinks(run_in: Run) -> None:
 def test_linux_devices_of_each_type(run_in: Run) -> None:
     def edit(c: dict[str, Any]) -> None:
         c["linux"]["devices"] = [
+            # st_mode with the file type bits, as podman sends it: runc drops those
             {"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200,
-             "fileMode": 0o600, "uid": 7, "gid": 8},
+             "fileMode": 0o020600, "uid": 7, "gid": 8},
             {"path": "/dev/loop-test", "type": "b", "major": 7, "minor": 99, "fileMode": 0o640},
             {"path": "/dev/unbuffered", "type": "u", "major": 1, "minor": 3},
             {"path": "/dev/fifo0", "type": "p", "fileMode": 0o620, "gid": 5},
@@ -88,6 +89,27 @@ def test_linux_devices_of_each_type(run_in: Run) -> None:
                    "/dev/unbuffered character special file 1 3 666 0 0",
                    "/dev/fifo0 fifo 0 0 620 0 5",
                    "/dev/null character special file 1 3 600 0 0"]   # overrides the default
+
+
+def test_a_mount_on_a_device_path_wins(run_in: Run, tmp_path: Path) -> None:
+    """`podman run -v file:/dev/null`: the config's bind mount stays (runc keeps what is
+    there), rather than failing to remove a mount point (EBUSY)."""
+    (tmp_path / "fake-null").write_text("not the null device\n")
+
+    def edit(c: dict[str, Any]) -> None:
+        c["mounts"].append({"destination": "/dev/null", "type": "bind",
+                            "source": str(tmp_path / "fake-null"), "options": ["rbind"]})
+        c["linux"].pop("maskedPaths", None)
+    out = run_in("cat /dev/null; stat -c %F /dev/zero", edit).stdout
+    assert out.splitlines() == ["not the null device", "character special file"]
+
+    def edit_masked(c: dict[str, Any]) -> None:
+        edit(c)
+        c["linux"]["maskedPaths"] = ["/proc/kcore"]
+    # pyrunc masks with the container's /dev/null, and will not with something else
+    proc = run_in("true", edit_masked, ok=False)
+    assert (proc.returncode, proc.stderr) == (1, "pyrunc: linux.maskedPaths: /dev/null in the "
+                                                 "container is not the null device (1:3)\n")
 
 
 def test_devices_are_bound_from_the_host_in_a_user_namespace(run_in: Run) -> None:
@@ -141,8 +163,10 @@ def test_planted_nodes_in_the_image_are_replaced(runtime: Runtime, tmp_path: Pat
      "linux.devices[0].path: must be an absolute path"),
     ({"path": "/dev/../etc/x", "type": "c", "major": 1, "minor": 1},
      'linux.devices[0].path: must not contain ".."'),
-    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 0o17777},
-     "linux.devices[0].fileMode: must be an integer from 0 to 4095"),
+    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 2**32},
+     "linux.devices[0].fileMode: must be an integer from 0 to 4294967295"),
+    ({"path": "/dev/x", "type": "c", "major": 1, "minor": 1, "fileMode": 0o1000600},
+     "linux.devices[0].fileMode: 262528 has bits beyond the permission bits"),
 ])
 def test_encoder_refuses_bad_devices(device: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError) as err:

@@ -71,6 +71,10 @@ static int make_node(int rootfd, const struct device *d, int bind)
     dev_t dev = makedev(d->major, d->minor);
     /* replace what the image has there (a stale node, a file, a symlink), never a dir */
     if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) {
+        if (errno == EBUSY) {  /* a mount of the config is there: it wins, as with runc */
+            close(parent);
+            return 0;
+        }
         close(parent);
         return fail_errno("device %s: remove what is in its place", d->path);
     }

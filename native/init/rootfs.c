@@ -424,7 +424,14 @@ static int do_mount(const struct plan *p, int rootfd, int index)
         }
     }
     if (dfd < 0) {
-        rc = fail_errno("mount %s: create destination %s", kind == MK_BIND ? m->source : what, m->dest);
+        /* a missing file inside procfs cannot be made: say why, as runc, rather than ENOENT
+           (which podman reports as "command not found") */
+        const char *d = m->dest;
+        while (*d == '/') d++;
+        if (!existed && strncmp(d, "proc/", 5) == 0 && d[5 + strspn(d + 5, "/")] != '\0')
+            rc = fail("mount %s: %s cannot be mounted because it is inside /proc", m->dest, m->dest);
+        else
+            rc = fail_errno("mount %s: create destination %s", kind == MK_BIND ? m->source : what, m->dest);
         goto out;
     }
     if (check_proc_dest(p->rootfs, dfd, m, srcfd) < 0)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from pyrunc.linux.plan import Record
 
-S_IFCHR, S_IFBLK, S_IFIFO = 0o020000, 0o060000, 0o010000
+S_IFCHR, S_IFBLK, S_IFIFO, S_IFMT = 0o020000, 0o060000, 0o010000, 0o170000
 DEVICE_TYPES = {"c": S_IFCHR, "u": S_IFCHR, "b": S_IFBLK, "p": S_IFIFO}
 
 # what runc gives every container (libcontainer/specconv AllowedDevices with a path)
@@ -61,7 +61,11 @@ def device_records(config: dict[str, Any]) -> list[Record]:
             raise ValueError(f"linux.devices[{i}]: major and minor are required for type {kind}")
         major = _number(i, dev, "major", 0, 0xFFFFFFFF)
         minor = _number(i, dev, "minor", 0, 0xFFFFFFFF)
-        mode = _number(i, dev, "fileMode", 0o666, 0o7777)
+        # podman passes the host node's st_mode, file type bits included: runc drops them
+        mode = _number(i, dev, "fileMode", 0o666, 0xFFFFFFFF) & ~S_IFMT
+        if mode > 0o7777:
+            raise ValueError(f"linux.devices[{i}].fileMode: {dev['fileMode']} has bits beyond "
+                             "the permission bits (0 to 4095) and the file type")
         uid = _number(i, dev, "uid", 0, 0xFFFFFFFF)
         gid = _number(i, dev, "gid", 0, 0xFFFFFFFF)
         configured.add(path)

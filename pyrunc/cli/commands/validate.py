@@ -12,7 +12,12 @@ if TYPE_CHECKING:
 
 def main(opts: GlobalOptions, bundle: str) -> int:
     from pyrunc.config.load import load_bundle
+    from pyrunc.errors import ConfigError
 
-    load_bundle(os.path.abspath(bundle))
+    try:
+        load_bundle(os.path.abspath(bundle))
+    except ConfigError as err:
+        err.show_all = True  # a validator lists every problem; create stops at a few
+        raise
     sys.stdout.write("config.json: valid\n")
     return 0
