@@ -165,7 +165,7 @@ def parse_signal(text: str) -> int:
     import _signal as signal  # the C module: signal.py would build enums (~5 ms)
 
     name = text.upper()
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # not isdigit() alone: "²" is a digit int() refuses
         number = int(name)
         if not 0 < number < signal.NSIG:
             raise PyruncError(f'invalid signal "{text}"')
@@ -177,7 +177,7 @@ def parse_signal(text: str) -> int:
         return value
     if name.startswith("SIGRTMIN+") or name.startswith("SIGRTMAX-"):
         base, _, offset = name[3:].partition("+" if "+" in name else "-")
-        if offset.isdigit():
+        if offset.isascii() and offset.isdigit():
             value = (signal.SIGRTMIN + int(offset) if base == "RTMIN"
                      else signal.SIGRTMAX - int(offset))
             if 0 < value < signal.NSIG:
