@@ -28,6 +28,7 @@ from pyrunc.linux.cgroups._oom import OomWatcher
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
@@ -162,15 +163,20 @@ def _read(path: str) -> str:
 
 
 def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
-         layout: Layout | None = None) -> dict[str, Any]:
+         layout: Layout | None = None,
+         before_create: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Create the container's cgroups, apply linux.resources (all of it, devices included),
-    then move ``pid`` in. On failure nothing created here is left behind."""
+    then move ``pid`` in. On failure nothing created here is left behind. ``before_create``
+    gets the record before the first directory is made (so that it can be saved: a runtime
+    killed half-way leaves a state whose `delete` finds every cgroup)."""
     layout = layout or Layout.detect()
     inner = _cgroup_path(config, container_id, systemd)
     mode = layout.mode
     paths = _paths(layout, inner)
     record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
     resources = (config.get("linux") or {}).get("resources") or {}
+    if before_create is not None:
+        before_create(record)
     created: list[str] = []
     where = ""
     try:
