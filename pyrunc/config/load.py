@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 CONFIG_FILE = "config.json"
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop")
 # Real configs nest fewer than 10 levels. The limit keeps an accepted config writable and
 # readable again inside state.json (json's C codec recurses once per level, and state.json
 # nests the config two levels deeper): a config that parses at depth 990 would otherwise fail
@@ -82,8 +84,10 @@ def runtime_problems(config: dict[str, Any], bundle: str) -> list[str]:
         seen.add(ns.get("type", ""))
     if (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in seen:
         found.append("linux.uidMappings: mappings need a user namespace in linux.namespaces")
-    for kind, hooks in (config.get("hooks") or {}).items():
-        for i, hook in enumerate(hooks or []):
+    all_hooks = config.get("hooks") or {}
+    # only the spec's kinds: the schema checked their shape, and lets other keys hold anything
+    for kind in HOOK_KINDS:
+        for i, hook in enumerate(all_hooks.get(kind) or []):
             if not str(hook.get("path", "")).startswith("/"):
                 found.append(f'hooks.{kind}[{i}].path: must be absolute, got "{hook.get("path")}"')
     return found
