@@ -33,9 +33,10 @@ def read_proc_stat(pid: int) -> tuple[str, int] | None:
 class Container:
     """The recorded facts of one container (state.json) plus derived status."""
 
-    def __init__(self, doc: dict[str, Any], state_dir: str) -> None:
+    def __init__(self, doc: dict[str, Any], state_dir: str, locked: bool = False) -> None:
         self.doc = doc
         self.state_dir = state_dir
+        self.locked = locked  # the caller holds the state directory's lock
 
     @classmethod
     def new(cls, container_id: str, bundle: str, rootfs: str, config: dict[str, Any],
@@ -69,7 +70,15 @@ class Container:
 
     def status(self) -> str:
         if self.doc["phase"] == "creating":
-            return "creating" if self.pid <= 0 or self.init_alive() else "stopped"
+            if self.pid > 0 and not self.init_alive():
+                return "stopped"
+            if not self._creator_gone():
+                return "creating"
+            if self.doc["phase"] == "creating":  # (re-read: it may have just finished)
+                # `create` was killed: whatever it left (maybe an init waiting on the fifo)
+                # is no container; `delete` removes it
+                return "stopped"
+            return self.status()
         if not self.init_alive():
             return "stopped"
         if os.path.exists(os.path.join(self.state_dir, EXEC_FIFO)):
@@ -80,6 +89,34 @@ class Container:
             if cgroups.is_frozen(self.doc["cgroup"]):
                 return "paused"
         return "running"
+
+    def _creator_gone(self) -> bool:
+        """Is the `create` that wrote this "creating" state gone? It holds the directory's
+        lock from before its first write until its last, so a lock we can take (or hold)
+        means it is gone; the state is then re-read, as it may have finished meanwhile."""
+        if self.locked:
+            return True
+        import fcntl
+
+        try:
+            fd = os.open(self.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False  # it failed and removed the directory: it reads as not existing
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            from pyrunc import jsonio
+
+            try:
+                with open(os.path.join(self.state_dir, "state.json"), "rb") as f:
+                    self.doc = jsonio.loads(f.read())
+            except FileNotFoundError:
+                return False
+            return True
+        finally:
+            os.close(fd)
 
     def owner(self) -> str:
         uid = os.stat(self.state_dir).st_uid

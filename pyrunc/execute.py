@@ -9,10 +9,10 @@ container's seccomp filter, capabilities and rlimits like the init did (linux/la
 from __future__ import annotations
 
 import copy
-import json
 import os
 from dataclasses import dataclass, field
 
+from pyrunc import jsonio
 from pyrunc.errors import PyruncError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
@@ -86,7 +86,7 @@ def build_process(config: dict[str, Any], opts: ExecOptions) -> dict[str, Any]:
 
 
 def _id_number(flag: str, text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²" is a digit that int() refuses
         raise PyruncError(f'{flag}: "{text}" is not a numeric uid[:gid]')
     return int(text)
 
@@ -94,7 +94,7 @@ def _id_number(flag: str, text: str) -> int:
 def _read_process_file(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
-            process = json.loads(f.read())
+            process = jsonio.loads(f.read())  # deep nesting: ValueError, not RecursionError
     except OSError as err:
         raise PyruncError(f"--process {path}: {err.strerror}") from None
     except ValueError as err:

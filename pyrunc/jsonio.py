@@ -44,7 +44,16 @@ def _json_loads(data: str | bytes) -> Any:
 
 
 def loads(data: str | bytes) -> Any:
-    """json.loads(data)."""
+    """json.loads(data), except that nesting too deep for the C scanner's recursion is a
+    ValueError (json raises RecursionError): "[[[[..." in a config.json or process.json is bad
+    input, to be named as such, not an internal error."""
+    try:
+        return _loads(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _loads(data: str | bytes) -> Any:
     if isinstance(data, bytes | bytearray):
         if data.startswith(b"\xef\xbb\xbf") or b"\x00" in data[:4]:
             return _json_loads(data)  # a BOM or UTF-16/32: json's encoding detection

@@ -41,7 +41,7 @@ def load(opts: GlobalOptions, container_id: str, lock: bool = True) -> tuple[Con
                                                                              Container]:
     cdir = store_for(opts).open(container_id, lock=lock)
     try:
-        return cdir, Container(cdir.read_state(), cdir.path)
+        return cdir, Container(cdir.read_state(), cdir.path, locked=lock)
     except FileNotFoundError:
         cdir.close()
         from pyrunc.errors import ContainerNotFound
@@ -64,16 +64,21 @@ def create(opts: GlobalOptions, container_id: str, bundle: str, *,
     if console_socket and not (config.get("process") or {}).get("terminal"):
         raise PyruncError("--console-socket: process.terminal is false in config.json")
     rootfs = os.path.join(bundle, config["root"]["path"])
-    cdir = store_for(opts).create(container_id)
+    store = store_for(opts)
     container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
-                              rfc3339_nano(time.time_ns()), cdir.path)
+                              rfc3339_nano(time.time_ns()), store.path(container_id))
+    cdir = store.create(container_id, container.doc)
+    from pyrunc.testpoint import pause_at
+
     try:
-        cdir.write_state(container.doc)
+        pause_at("claimed")
         _launch(opts, cdir, container, console_socket=console_socket,
                 pidfd_socket=pidfd_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 preserve_fds=preserve_fds)
+        pause_at("ready")
         container.doc["phase"] = "created"
         cdir.write_state(container.doc)
+        pause_at("created")
         if pid_file:
             write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
     except BaseException:
@@ -93,12 +98,29 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
 
     def on_namespaces_ready(pid: int) -> None:
         from pyrunc.container import read_proc_stat
+        from pyrunc.linux import cgroups
+        from pyrunc.testpoint import pause_at
 
         stat = read_proc_stat(pid)
         container.doc["pid"], container.doc["start_time"] = pid, stat[1] if stat else 0
-        cgroup = _join_cgroup(opts, container, pid)
-        container.doc["cgroup"] = cgroup
-        cdir.write_state(container.doc)
+
+        def record(cgroup: dict[str, Any]) -> None:
+            # the pid and the cgroup paths are saved before any cgroup is made: if create is
+            # killed from here on, `delete --force` finds the init and every cgroup
+            container.doc["cgroup"] = cgroup
+            cdir.write_state(container.doc)
+            pause_at("recorded")
+
+        try:
+            joined = cgroups.join(container.config, container.id, pid,
+                                  systemd=opts.systemd_cgroup, rootless=opts.is_rootless(),
+                                  before_create=record)
+        except BaseException:
+            container.doc["cgroup"] = {}  # join took back the cgroups it made
+            raise
+        if not joined["paths"]:  # rootless, with no cgroup it could write
+            container.doc["cgroup"] = {}
+        pause_at("cgroup")
         state = container.hook_state("creating")
         run_hooks("prestart", hooks.get("prestart"), state)
         run_hooks("createRuntime", hooks.get("createRuntime"), state)
@@ -132,14 +154,6 @@ def _oom_reason(container: Container) -> str:
     limit = memory.get("limit")
     return (": the OOM killer killed it" + (f" (linux.resources.memory.limit is {limit} bytes)"
                                             if limit is not None else ""))
-
-
-def _join_cgroup(opts: GlobalOptions, container: Container, pid: int) -> dict[str, Any]:
-    from pyrunc.linux import cgroups
-
-    record = cgroups.join(container.config, container.id, pid, systemd=opts.systemd_cgroup,
-                          rootless=opts.is_rootless())
-    return record if record["paths"] else {}  # rootless with no cgroup it could write
 
 
 def _undo_create(cdir: ContainerDir, container: Container) -> None:
@@ -187,7 +201,7 @@ def parse_signal(text: str) -> int:
     import _signal as signal  # the C module: signal.py would build enums (~5 ms)
 
     name = text.upper()
-    if name.isdigit():
+    if name.isascii() and name.isdigit():  # not isdigit() alone: "²" is a digit int() refuses
         number = int(name)
         if not 0 < number < signal.NSIG:
             raise PyruncError(f'invalid signal "{text}"')
@@ -199,7 +213,7 @@ def parse_signal(text: str) -> int:
         return value
     if name.startswith("SIGRTMIN+") or name.startswith("SIGRTMAX-"):
         base, _, offset = name[3:].partition("+" if "+" in name else "-")
-        if offset.isdigit():
+        if offset.isascii() and offset.isdigit():
             value = (signal.SIGRTMIN + int(offset) if base == "RTMIN"
                      else signal.SIGRTMAX - int(offset))
             if 0 < value < signal.NSIG:
@@ -259,7 +273,8 @@ def container_pids(container: Container) -> list[int]:
         pids = cgroups.pids(cgroup)
         if pids:
             return pids
-    if container.pid <= 0:
+    if not container.init_alive():
+        # the recorded pid may now be another process (pid reuse): never look through it
         return []
     try:
         ns = os.readlink(f"/proc/{container.pid}/ns/pid")

@@ -51,7 +51,9 @@ def _write_file(level: str, msg: str) -> None:
     except OSError:
         return
     try:
-        os.write(fd, line.encode())
+        # a lone surrogate (from a \\ud800 escape in a config) must not turn the error into a
+        # traceback
+        os.write(fd, line.encode(errors="backslashreplace"))
     finally:
         os.close(fd)
 
@@ -70,12 +72,29 @@ def _stderr(line: str) -> None:
         sys.stderr = None  # nothing more to say there, nor to flush at exit
 
 
+_ESCAPES: dict[int, str] = {}
+
+
+def one_line(msg: str) -> str:
+    """``msg`` with line breaks and other control characters escaped (\\n, \\x1b): a
+    message quotes what the caller gave (an id, a path, a signal name), and callers read
+    exactly one line per error."""
+    if msg.isprintable():  # the common case: nothing to escape (and no table to build)
+        return msg
+    if not _ESCAPES:
+        _ESCAPES.update({c: repr(chr(c))[1:-1] for c in (*range(0x20), 0x7f, 0x85)})
+        _ESCAPES.update({0x2028: "\\u2028", 0x2029: "\\u2029"})
+    return msg.translate(_ESCAPES)
+
+
 def error(msg: str) -> None:
+    msg = one_line(msg)
     _write_file("error", msg)
     _stderr(f"pyrunc: {msg}\n")
 
 
 def warning(msg: str) -> None:
+    msg = one_line(msg)
     _write_file("warning", msg)
     _stderr(f"pyrunc: warning: {msg}\n")
 

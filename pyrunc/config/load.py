@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from typing import Any
 
 CONFIG_FILE = "config.json"
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+              "poststop")
+# Real configs nest fewer than 10 levels. The limit keeps an accepted config writable and
+# readable again inside state.json (json's C codec recurses once per level, and state.json
+# nests the config two levels deeper): a config that parses at depth 990 would otherwise fail
+# every later command on the container with a RecursionError.
+MAX_DEPTH = 64
 
 
 def read_config(bundle: str) -> dict[str, Any]:
@@ -34,7 +41,25 @@ def read_config(bundle: str) -> dict[str, Any]:
         raise ConfigError([f"invalid JSON: {err}"]) from None
     if not isinstance(doc, dict):
         raise ConfigError(["(root): expected an object"])
+    deep = too_deep(doc)
+    if deep:
+        raise ConfigError([f"{deep}: nested deeper than {MAX_DEPTH} levels"])
     return doc
+
+
+def too_deep(doc: object, limit: int = MAX_DEPTH) -> str | None:
+    """The JSON path of the first value nested deeper than ``limit``, or None (no
+    recursion: the document may be deeper than Python's stack)."""
+    stack: list[tuple[object, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > limit:
+            return path or "(root)"
+        if isinstance(value, dict):
+            stack += [(v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+    return None
 
 
 def runtime_problems(config: dict[str, Any], bundle: str) -> list[str]:
@@ -59,8 +84,10 @@ def runtime_problems(config: dict[str, Any], bundle: str) -> list[str]:
         seen.add(ns.get("type", ""))
     if (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in seen:
         found.append("linux.uidMappings: mappings need a user namespace in linux.namespaces")
-    for kind, hooks in (config.get("hooks") or {}).items():
-        for i, hook in enumerate(hooks or []):
+    all_hooks = config.get("hooks") or {}
+    # only the spec's kinds: the schema checked their shape, and lets other keys hold anything
+    for kind in HOOK_KINDS:
+        for i, hook in enumerate(all_hooks.get(kind) or []):
             if not str(hook.get("path", "")).startswith("/"):
                 found.append(f'hooks.{kind}[{i}].path: must be absolute, got "{hook.get("path")}"')
     if os.geteuid() != 0:

@@ -37,6 +37,9 @@ def run_hooks(kind: str, hooks: list[dict[str, Any]] | None, state: dict[str, An
             on_failure(err)
 
 
+MAX_WAIT = 2**31 // 1000 - 1  # seconds: the most epoll/poll can wait (INT_MAX ms), ~24 days
+
+
 def _run_hook(kind: str, i: int, hook: dict[str, Any], state: dict[str, Any]) -> None:
     import subprocess  # only with hooks to run: it costs ~4 ms to import
 
@@ -46,10 +49,13 @@ def _run_hook(kind: str, i: int, hook: dict[str, Any], state: dict[str, Any]) ->
     env = None
     if "env" in hook:
         env = dict(e.split("=", 1) for e in hook["env"] if "=" in e)
+    timeout = hook.get("timeout")
+    if timeout is not None and timeout > MAX_WAIT:  # the schema sets no maximum
+        timeout = None  # (subprocess would raise OverflowError): as good as none
     try:
         proc = subprocess.run(
             args, executable=path, input=stdin, env=env, capture_output=True,
-            timeout=hook.get("timeout"), close_fds=True,
+            timeout=timeout, close_fds=True,
         )
     except subprocess.TimeoutExpired:
         raise HookError(

@@ -32,6 +32,7 @@ from pyrunc.errors import LaunchError as LaunchError  # re-exported: callers cat
 from pyrunc.linux import mounts, namespaces, plan, process, unixsock
 from pyrunc.linux.execfifo import EXEC_FIFO
 from pyrunc.linux.execfifo import unlink as _unlink
+from pyrunc.testpoint import pause_at
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ INIT_BINARY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_libexec
 
 SYNC_USERNS, SYNC_MAPS_DONE, SYNC_PID, SYNC_GO, SYNC_READY, SYNC_ERROR = 1, 2, 3, 4, 5, 6
 SYNC_SECCOMP = 7
+_GONE = "the container init exited before it was set up"
 F_ADD_SEALS, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 1033, 1, 2, 4, 8
 
 
@@ -121,7 +123,7 @@ def _recv(sock: unixsock.Socket, timeout: float | None = None) -> tuple[int, byt
         raise LaunchError("timed out waiting for the container init")
     data = sock.recv(16384)
     if len(data) < 4:
-        raise LaunchError("the container init exited before it was set up")
+        raise LaunchError(_GONE)
     kind = struct.unpack("=I", data[:4])[0]
     if kind == SYNC_ERROR:
         raise LaunchError(data[4:].decode(errors="replace"))
@@ -136,7 +138,10 @@ def _expect(sock: unixsock.Socket, kind: int) -> bytes:
 
 
 def _send(sock: unixsock.Socket, kind: int, payload: bytes = b"") -> None:
-    sock.send(struct.pack("=I", kind) + payload)
+    try:
+        sock.send(struct.pack("=I", kind) + payload)
+    except (BrokenPipeError, ConnectionResetError):  # it died (killed, OOM): say so, once
+        raise LaunchError(_GONE) from None
 
 
 def _send_go(sock: unixsock.Socket, states: bytes) -> None:
@@ -146,6 +151,8 @@ def _send_go(sock: unixsock.Socket, states: bytes) -> None:
     try:
         os.write(fd, states)
         unixsock.send_fds(sock, struct.pack("=I", SYNC_GO), [fd])
+    except (BrokenPipeError, ConnectionResetError):  # it died while we set it up
+        raise LaunchError(_GONE) from None
     finally:
         os.close(fd)
 
@@ -176,12 +183,14 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
     fifo = os.path.join(req.state_dir, EXEC_FIFO)
     # only root opens it: stage 1 does, before it leaves the host's user namespace
     os.mkfifo(fifo, 0o600)
+    pause_at("fifo")
     state_dir_fd = os.open(req.state_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     init = _Init()
     try:
         init.spawn(data, state_dir_fd, req.console_socket)
         os.close(state_dir_fd)
         state_dir_fd = -1
+        pause_at("spawned")
         kind, payload = _recv(init.sock)
         if kind == SYNC_USERNS:
             try:
@@ -191,6 +200,7 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
             _send(init.sock, SYNC_MAPS_DONE)
             kind, payload = _recv(init.sock)
         pid = init.got_pid(kind, payload)
+        pause_at("cloned")
         _set_oom_score_adj(req.config, pid)
         if (req.config.get("linux") or {}).get("netDevices"):
             from pyrunc.linux import network
@@ -200,12 +210,13 @@ def launch(req: LaunchRequest, on_namespaces_ready: Callable[[int], None],
             except ValueError as err:
                 raise LaunchError(str(err)) from None
         on_namespaces_ready(pid)
+        pause_at("hooks")
         _send_go(init.sock, plan.s(hook_state("creating"), hook_state("created")))
         kind, _ = _recv_after_listener(
             init.sock, lambda fd: _send_listener(req.config, fd, pid,
                                                  jsonio.loads(hook_state("creating"))))
         if kind != SYNC_READY:
-            raise LaunchError("the container init exited before it was set up" if kind == 0
+            raise LaunchError(_GONE if kind == 0
                               else f"sync: expected message {SYNC_READY}, got {kind}")
         from pyrunc.container import read_proc_stat
 

@@ -79,7 +79,8 @@ def flag(tag: int, value: bool) -> Record:
 def _hook(hook: dict[str, Any]) -> bytes:
     args = hook.get("args") or []
     env = hook.get("env")
-    return (u32(int(hook.get("timeout") or 0), len(args),
+    # the schema sets no maximum: beyond u32 seconds (136 years) is as good as none
+    return (u32(min(int(hook.get("timeout") or 0), 0xFFFFFFFF), len(args),
                 0xFFFFFFFF if env is None else len(env))
             + s(hook["path"], *args, *(env or [])))
 

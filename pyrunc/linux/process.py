@@ -53,9 +53,12 @@ def _scheduler(sched: dict[str, Any]) -> bytes:
         if name not in SCHED_FLAGS:
             raise ValueError(f'process.scheduler.flags[{i}]: unknown flag "{name}"')
         flags |= SCHED_FLAGS[name]
+    priority = int(sched.get("priority", 0))
+    if priority < 0:  # the schema's int32, the kernel's u32 sched_priority
+        raise ValueError(f"process.scheduler.priority: {priority} must not be negative")
     # struct sched_attr: size, policy, flags(u64), nice(s32), priority, runtime, deadline, period
     return struct.pack("=IIQiIQQQII", 56, SCHED_POLICIES[policy], flags,
-                       int(sched.get("nice", 0)), int(sched.get("priority", 0)),
+                       int(sched.get("nice", 0)), priority,
                        int(sched.get("runtime", 0)), int(sched.get("deadline", 0)),
                        int(sched.get("period", 0)), 0, 0)
 
@@ -105,8 +108,12 @@ def records(config: dict[str, Any]) -> list[Record]:
     if io:
         if io.get("class") not in IOPRIO_CLASSES:
             raise ValueError(f'process.ioPriority.class: unknown class "{io.get("class")}"')
-        found.append((T_IOPRIO, u32((IOPRIO_CLASSES[io["class"]] << 13)
-                                    | int(io.get("priority", 0)))))
+        level = int(io.get("priority", 0))
+        # the kernel's levels are 0-7; anything else would not fit the 13 data bits (or
+        # would spill into the class bits and pick another class)
+        if not 0 <= level <= 7:
+            raise ValueError(f"process.ioPriority.priority: {level} is out of range 0-7")
+        found.append((T_IOPRIO, u32((IOPRIO_CLASSES[io["class"]] << 13) | level)))
     persona = (config.get("linux") or {}).get("personality")
     if persona:
         domain = persona.get("domain")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 STATE_FILE = "state.json"
+_CREATING = ".creating-"  # <root>/.<id>.creating-<pid>: a directory not yet renamed into place
 MAX_ID_BYTES = 1024
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
 
@@ -52,6 +53,16 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     except OSError:
         os.unlink(tmp)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ContainerDir:
@@ -103,13 +114,22 @@ class StateStore:
         self.root = root
         self.mode = mode  # of the root, when create makes it
 
-    def _path(self, container_id: str) -> str:
+    def path(self, container_id: str) -> str:
         check_id(container_id)
         return os.path.join(self.root, container_id)
 
-    def create(self, container_id: str) -> ContainerDir:
-        """Make and lock the directory of a new container; a used id fails."""
-        path = self._path(container_id)
+    def create(self, container_id: str, doc: dict[str, Any] | None = None) -> ContainerDir:
+        """Make and lock the directory of a new container, with ``doc`` as its state; a used
+        id fails.
+
+        The directory is made, locked and given its state.json under a hidden temporary name
+        (``ids()`` skips it), then renamed into place: a container directory is never seen
+        without its state, even if pyrunc is killed between the two (a bare ``<id>`` directory
+        would make the id "already exist" for create and "not exist" for delete). rename(2)
+        onto an existing container's directory fails, as it is not empty: one of two
+        concurrent creates of an id wins. The temporary name carries the creator's pid, so a
+        killed creator's leftover is recognised and swept by the next create."""
+        path = self.path(container_id)
         if not os.path.isdir(self.root):
             try:
                 os.makedirs(self.root, mode=self.mode & 0o777, exist_ok=True)
@@ -117,19 +137,52 @@ class StateStore:
             except OSError as err:
                 raise PyruncError(f"--root {self.root}: cannot create the state directory: "
                                   f"{err.strerror}") from None
+        if os.path.lexists(path):
+            raise PyruncError(f'container with id "{container_id}" already exists')
+        self._sweep()
+        tmp = os.path.join(self.root, f".{container_id}{_CREATING}{os.getpid()}")
         try:
-            os.mkdir(path, 0o711)
-        except FileExistsError:
-            raise PyruncError(f'container with id "{container_id}" already exists') from None
+            try:
+                os.mkdir(tmp, 0o711)
+            except FileExistsError:  # a killed create that had our pid: stale
+                ContainerDir("", tmp, -1).remove()
+                os.mkdir(tmp, 0o711)
         except OSError as err:
             raise PyruncError(f"--root {self.root}: {err.strerror}") from None
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return ContainerDir(container_id, path, fd)
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        cdir = ContainerDir(container_id, tmp, fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            cdir.write_state(doc if doc is not None else {"id": container_id})
+            os.rename(tmp, path)
+        except BaseException as err:
+            cdir.remove()
+            cdir.close()
+            if isinstance(err, OSError) and err.errno in (errno.ENOTEMPTY, errno.EEXIST,
+                                                          errno.ENOTDIR, errno.EISDIR):
+                raise PyruncError(f'container with id "{container_id}" already exists'
+                                  ) from None
+            raise
+        cdir.path = path
+        return cdir
+
+    def _sweep(self) -> None:
+        """Remove what creates killed before their rename left (their pid is gone)."""
+        for name in os.listdir(self.root):
+            if not name.startswith(".") or _CREATING not in name:
+                continue
+            pid = name.rpartition(_CREATING)[2]
+            if not (pid.isascii() and pid.isdigit()) or _alive(int(pid)):
+                continue
+            stale = ContainerDir("", os.path.join(self.root, name), -1)
+            try:
+                stale.remove()
+            except OSError:
+                pass
 
     def open(self, container_id: str, lock: bool = True) -> ContainerDir:
         """Open (and by default lock) an existing container's directory."""
-        path = self._path(container_id)
+        path = self.path(container_id)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:

@@ -6,10 +6,10 @@ linux.resources) or runc's single-value flags; like runc, the file wins when bot
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
+from pyrunc import jsonio
 from pyrunc.errors import PyruncError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
@@ -53,7 +53,7 @@ def read_resources(source: str) -> dict[str, Any]:
         else:
             with open(source, "rb") as f:
                 data = f.read()
-        doc = json.loads(data)
+        doc = jsonio.loads(data)  # deep nesting: ValueError, not RecursionError
     except OSError as err:
         raise PyruncError(f"--resources {source}: {err.strerror}") from None
     except ValueError as err:

@@ -28,6 +28,7 @@ from pyrunc.linux.cgroups._oom import OomWatcher, _counter
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 __all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
@@ -162,9 +163,12 @@ def _read(path: str) -> str:
 
 
 def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
-         layout: Layout | None = None, rootless: bool = False) -> dict[str, Any]:
+         layout: Layout | None = None, rootless: bool = False,
+         before_create: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Create the container's cgroups, apply linux.resources (all of it, devices included),
-    then move ``pid`` in. On failure nothing created here is left behind.
+    then move ``pid`` in. On failure nothing created here is left behind. ``before_create``
+    gets the record before the first directory is made (so that it can be saved: a runtime
+    killed half-way leaves a state whose `delete` finds every cgroup).
 
     ``rootless`` (runc's rule): with no linux.cgroupsPath, a hierarchy the caller may not
     write is left out, unless a resource needs it (then a one-line error naming it); device
@@ -177,6 +181,8 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
     record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
     resources = (config.get("linux") or {}).get("resources") or {}
     optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
+    if before_create is not None:
+        before_create(record)
     created: dict[str, list[str]] = {}  # hierarchy -> the directories made there
     skipped: dict[str, str] = {}  # hierarchy -> why (rootless)
     where = ""
