@@ -231,18 +231,24 @@ def kill(opts: GlobalOptions, container_id: str, signal_text: str, all_processes
         if all_processes:
             for pid in container_pids(container):
                 _signal_pid(pid, number)
-            return
-        pidfd = init_pidfd(container)
-        if pidfd is None:
-            raise ContainerNotRunning
-        try:
-            import _signal as signal  # the C module: signal.py would build enums
+        else:
+            pidfd = init_pidfd(container)
+            if pidfd is None:
+                raise ContainerNotRunning
+            try:
+                import _signal as signal  # the C module: signal.py would build enums
 
-            signal.pidfd_send_signal(pidfd, number)
-        except ProcessLookupError:
-            raise ContainerNotRunning from None
-        finally:
-            os.close(pidfd)
+                signal.pidfd_send_signal(pidfd, number)
+            except ProcessLookupError:
+                raise ContainerNotRunning from None
+            finally:
+                os.close(pidfd)
+        if number == 9 and status == "paused":
+            # a v1 freezer holds even SIGKILLed tasks until thawed: runc thaws for SIGKILL,
+            # and podman waits for the exit of a paused container it kills
+            from pyrunc.linux import cgroups
+
+            cgroups.thaw(_cgroup_of(container))
 
 
 def init_pidfd(container: Container) -> int | None:

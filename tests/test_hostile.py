@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -943,8 +944,12 @@ def test_planted_fifo_at_a_device_path_is_never_opened(runtime: Runtime, tmp_pat
     (rootfs / "dev" / "null").unlink(missing_ok=True)
     os.mkfifo(rootfs / "dev" / "null")
     os.chown(rootfs / "dev", 100000, 100000)  # the container's root makes the other nodes
-    for up in (tmp_path, tmp_path.parent):  # and may reach the rootfs (pytest makes 0700)
-        up.chmod(0o711)
+    # and may reach the rootfs: pytest makes its temp dirs 0700, up to /tmp/pytest-of-<user>
+    # (pytest takes the others' bits back off that one at its next run)
+    for up in (tmp_path, *tmp_path.parents):
+        if up == Path(tempfile.gettempdir()) or up == Path("/"):
+            break
+        up.chmod(up.stat().st_mode | 0o711)
     config = hostile_config(rootfs, ["stat", "-c", "%F %t:%T", "/dev/null"])
     image_dev(config)
     config["linux"]["namespaces"].append({"type": "user"})

@@ -375,6 +375,15 @@ def test_nothing_is_mounted_inside_proc_but_lxcfs_files(run_in: Run, tmp_path: P
                                       "source": "tmpfs"}), ok=False)
     assert proc.returncode == 1
     assert "/proc/sys/kernel cannot be mounted because it is inside /proc" in proc.stderr
+    # a destination procfs does not have: the same reason, not "No such file or directory"
+    # (which podman turns into "command not found", exit 127)
+    (tmp_path / "file").write_text("x")
+    proc = run_in("true", add_mounts({"destination": "/proc/no-such-entry", "type": "bind",
+                                      "source": str(tmp_path / "file"), "options": ["bind"]}),
+                  ok=False)
+    assert (proc.returncode, proc.stderr) == (
+        1, "pyrunc: mount /proc/no-such-entry: /proc/no-such-entry cannot be mounted because "
+           "it is inside /proc\n")
     uptime = tmp_path / "uptime"
     uptime.write_text("12345.00 0.00\n")
     out = run_in("cat /proc/uptime", add_mounts(

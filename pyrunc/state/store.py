@@ -168,7 +168,11 @@ class StateStore:
 
     def _sweep(self) -> None:
         """Remove what creates killed before their rename left (their pid is gone)."""
-        for name in os.listdir(self.root):
+        try:
+            names = os.listdir(self.root)
+        except OSError as err:  # another user's root (non-root pyrunc, /run/pyrunc)
+            raise PyruncError(f"--root {self.root}: {err.strerror}") from None
+        for name in names:
             if not name.startswith(".") or _CREATING not in name:
                 continue
             pid = name.rpartition(_CREATING)[2]
