@@ -24,7 +24,7 @@ import os
 import time
 
 from pyrunc.errors import PyruncError
-from pyrunc.linux.cgroups._oom import OomWatcher, _counter
+from pyrunc.linux.cgroups._oom import OomWatcher
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
@@ -446,16 +446,6 @@ def remove(record: dict[str, Any]) -> None:
                 if err.errno != errno.EBUSY:
                     raise PyruncError(f"cgroup {directory}: {err.strerror}") from None
                 time.sleep(0.01)
-
-
-def oom_kills(record: dict[str, Any]) -> int:
-    """How many processes the kernel's OOM killer has killed in this cgroup."""
-    paths: dict[str, str] = record.get("paths") or {}
-    if "memory" in paths:
-        return _counter(os.path.join(paths["memory"], "memory.oom_control"), "oom_kill") or 0
-    if "" in paths:
-        return _counter(os.path.join(paths[""], "memory.events"), "oom_kill") or 0
-    return 0
 
 
 def stats(record: dict[str, Any]) -> dict[str, Any]:
