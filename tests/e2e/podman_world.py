@@ -26,6 +26,39 @@ IMAGE = "localhost/pyrunc-busybox:e2e"
 NETWORK = "pyrunc_e2e"
 
 
+def containers_conf(runtime: str, tmp_dir: Path, name: str | None = None) -> str:
+    """The containers.conf sections every podman world of the suites shares: ``runtime`` (a
+    path) as podman's runtime, called ``name`` (its file's name by default), and nothing
+    podman cannot do here."""
+    name = name or Path(runtime).name
+    return f"""\
+[containers]
+# this VM lacks CAP_SYS_RESOURCE: podman's default ulimits cannot be raised by any runtime
+default_ulimits = []
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "{tmp_dir}"
+runtime = "{name}"
+# podman passes --log-format json to these and reads the reason of a failure from that log
+runtime_supports_json = ["crun", "runc", "{name}"]
+
+[engine.runtimes]
+{name} = ["{runtime}"]
+"""
+
+
+def storage_conf(driver: str, base: Path) -> str:
+    """A storage.conf keeping images and containers under ``base``."""
+    return f"""\
+[storage]
+driver = "{driver}"
+graphroot = "{base / 'graphroot'}"
+runroot = "{base / 'runroot'}"
+"""
+
+
 def _free_subnet() -> str:
     """A /24 in 10.231.0.0/16 that no host route covers, for the suite's own bridge."""
     used: set[tuple[int, int, int]] = set()
@@ -50,34 +83,13 @@ class Podman:
         self.gateway = ""
         for sub in ("graphroot", "runroot", "tmp", "networks"):
             (base / sub).mkdir(parents=True, exist_ok=True)
-        name = Path(runtime).name
-        (base / "containers.conf").write_text(f"""\
-[containers]
-# this VM lacks CAP_SYS_RESOURCE: podman's default ulimits cannot be raised by any runtime
-default_ulimits = []
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "{base / 'tmp'}"
-runtime = "{name}"
-# podman passes --log-format json to these and reads the reason of a failure from that log
-runtime_supports_json = ["crun", "runc", "{name}"]
-
-[engine.runtimes]
-{name} = ["{runtime}"]
-
+        (base / "containers.conf").write_text(containers_conf(runtime, base / "tmp") + f"""
 [network]
 network_backend = "netavark"
 network_config_dir = "{base / 'networks'}"
 default_network = "{NETWORK}"
 """)
-        (base / "storage.conf").write_text(f"""\
-[storage]
-driver = "overlay"
-graphroot = "{base / 'graphroot'}"
-runroot = "{base / 'runroot'}"
-""")
+        (base / "storage.conf").write_text(storage_conf("overlay", base))
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("CONTAINERS_", "REGISTRY_AUTH_FILE"))}
         self.env.update(CONTAINERS_CONF=str(base / "containers.conf"),

@@ -121,6 +121,17 @@ def _runtime(runtime_binary: str, containerd: Containerd, *args: str
                           text=True, stdin=subprocess.DEVNULL, timeout=60)
 
 
+def _on_a_terminal(command: list[str]) -> tuple[int, str]:
+    """Run ``command`` with a pty as its terminal (script(1)); its status and what it wrote.
+    Output goes through a file: the task may keep a pipe open."""
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.run(["script", "-qec", shlex.join(command), "/dev/null"],
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                              timeout=120)
+        out.seek(0)
+        return proc.returncode, out.read().decode(errors="replace")
+
+
 def _task_status(ctr: Ctr, task: str) -> str | None:
     for line in ctr("task", "ls").stdout.splitlines()[1:]:
         fields = line.split()
@@ -170,13 +181,8 @@ def test_run_with_a_terminal(ctr: Ctr, containerd: Containerd, runtime_binary: s
                str(containerd.base / "runtime-root"), "--fifo-dir",
                str(containerd.base / "fifo"), IMAGE, _new_id(), "sh", "-c",
                "tty; exit 4"]
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.run(["script", "-qec", shlex.join(command), "/dev/null"],
-                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=120)
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    assert proc.returncode == 4, output
+    returncode, output = _on_a_terminal(command)
+    assert returncode == 4, output
     assert "/dev/pts/0" in output
 
 
@@ -276,13 +282,8 @@ def test_exec_as_another_user_with_a_terminal(ctr: Ctr, containerd: Containerd) 
     command = ["ctr", "--address", str(containerd.socket), "--namespace", NAMESPACE, "task",
                "exec", "-t", "--fifo-dir", str(containerd.base / "fifo"), "--exec-id", "t1",
                task, "sh", "-c", "tty; exit 6"]
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.run(["script", "-qec", shlex.join(command), "/dev/null"],
-                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=120)
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    assert proc.returncode == 6, output
+    returncode, output = _on_a_terminal(command)
+    assert returncode == 6, output
     assert "/dev/pts/" in output
 
 

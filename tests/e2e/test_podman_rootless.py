@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e.podman_world import containers_conf, storage_conf
 from helpers import ROOTFS, pyrunc_cmd
 from rootless_user import ThrowawayUser, proc_status
 
@@ -34,32 +35,13 @@ class RootlessPodman(ThrowawayUser):
     def __init__(self, runtime: str) -> None:
         super().__init__("pyrlpod")
         self.runtime = self._runtime_command(runtime)
-        self.name_of_runtime = Path(runtime).name
         for sub in ("graphroot", "runroot", "tmp", "home"):
             self.mkdir(sub)
         conf = self.work / "containers.conf"
-        conf.write_text(f"""\
-[containers]
-# this VM lacks CAP_SYS_RESOURCE: podman's default ulimits cannot be raised by any runtime
-default_ulimits = []
-
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-tmp_dir = "{self.work / 'tmp'}"
-runtime = "{self.name_of_runtime}"
-runtime_supports_json = ["crun", "runc", "{self.name_of_runtime}"]
-
-[engine.runtimes]
-{self.name_of_runtime} = ["{self.runtime}"]
-""")
+        conf.write_text(containers_conf(self.runtime, self.work / "tmp",
+                                        name=Path(runtime).name))
         storage = self.work / "storage.conf"
-        storage.write_text(f"""\
-[storage]
-driver = "vfs"
-graphroot = "{self.work / 'graphroot'}"
-runroot = "{self.work / 'runroot'}"
-""")
+        storage.write_text(storage_conf("vfs", self.work))
         self.podman_env = self.env(CONTAINERS_CONF=str(conf),
                                    CONTAINERS_STORAGE_CONF=str(storage),
                                    TMPDIR=str(self.work / "tmp"), HOME=str(self.work / "home"))
