@@ -5,26 +5,10 @@
 # and the package's service is kept from starting while it installs (there is no systemd on
 # the test machines, but a policy-rc.d also stops an init script).
 set -eu
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/debian-packages.sh"
+need_debian_packages install-containerd.sh containerd runc containernetworking-plugins iproute2 util-linux
 
-need=""
-for pkg in containerd runc containernetworking-plugins iproute2 util-linux; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ]; then
-    echo "install-containerd.sh: installing Debian packages:$need" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        policy=/usr/sbin/policy-rc.d
-        printf '#!/bin/sh\nexit 101\n' > "$policy"
-        chmod 755 "$policy"
-    fi
-    apt-get update -qq >&2 || true
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $need >&2 || { [ -z "$policy" ] || rm -f "$policy"; exit 1; }
-    [ -z "$policy" ] || rm -f "$policy"
-fi
+cd "$(dirname "$0")/../.."
 
 if ! .venv/bin/python -c "import grpc, google.protobuf.message_factory" 2>/dev/null; then
     echo "install-containerd.sh: installing grpcio and protobuf into .venv (CRI client)" >&2

@@ -5,14 +5,5 @@
 # `pytest --runtime runc`. useradd (passwd) and setpriv (util-linux) are essential packages.
 # Skips what is there.
 set -eu
-need=""
-for pkg in podman conmon uidmap catatonit runc tar; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need="$need $pkg"
-done
-if [ -n "$need" ]; then
-    echo "install-podman-rootless.sh: installing Debian packages:$need" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 || true
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $need >&2
-fi
+. "$(dirname "$0")/debian-packages.sh"
+need_debian_packages install-podman-rootless.sh podman conmon uidmap catatonit runc tar
