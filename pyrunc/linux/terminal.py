@@ -53,6 +53,21 @@ def _copy_winsize(master: int) -> None:
         pass
 
 
+def _drain(master: int) -> None:
+    """Copy what the container wrote before its init exited and is still in the pty: the
+    exit and the last output can be seen in the same select round. Non-blocking, since
+    another holder of the slave could keep it open."""
+    os.set_blocking(master, False)
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EAGAIN: nothing more now; EIO: the slave is closed
+            return
+        if not data:
+            return
+        os.write(1, data)
+
+
 def relay(master: int, pid: int) -> int:
     """Copy stdin to the pty and the pty to stdout until the container init exits; return
     its exit status (128+N for signal N)."""
@@ -86,6 +101,8 @@ def relay(master: int, pid: int) -> int:
                 else:
                     watch.remove(0)
             if pidfd in ready:
+                if master in watch:
+                    _drain(master)
                 break
         from pyrunc.lifecycle import wait_exit_status
 
