@@ -19,6 +19,7 @@ from pyrunc.state.store import StateStore, check_id, write_atomic
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from pyrunc.cli.invoke import GlobalOptions
@@ -54,42 +55,53 @@ def create(opts: GlobalOptions, container_id: str, bundle: str, *,
            pid_file: str | None = None, no_pivot: bool = False, no_new_keyring: bool = False,
            preserve_fds: int = 0) -> Container:
     check_id(container_id)
-    opts.is_rootless()  # a bad --rootless value fails before anything is made
-    bundle = os.path.abspath(bundle)
-    from pyrunc.config.load import load_bundle
+    stop_warming = None
+    if not opts.is_rootless():  # (a bad --rootless value fails here, before anything is made)
+        from pyrunc.linux import cgroups
 
-    config = load_bundle(bundle)
-    if preserve_fds < 0:
-        raise PyruncError("--preserve-fds: must not be negative")
-    if console_socket and not (config.get("process") or {}).get("terminal"):
-        raise PyruncError("--console-socket: process.terminal is false in config.json")
-    rootfs = os.path.join(bundle, config["root"]["path"])
-    store = store_for(opts)
-    container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
-                              rfc3339_nano(time.time_ns()), store.path(container_id))
-    cdir = store.create(container_id, container.doc)
-    from pyrunc.testpoint import pause_at
-
+        # the init's cgroup.procs write would wait for the kernel: start that wait now, in the
+        # background, while the config is read (cgroups/_migration.py)
+        stop_warming = cgroups.start_warming()
     try:
-        pause_at("claimed")
-        _launch(opts, cdir, container, console_socket=console_socket,
-                pidfd_socket=pidfd_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                preserve_fds=preserve_fds)
-        pause_at("ready")
-        container.doc["phase"] = "created"
-        cdir.write_state(container.doc)
-        pause_at("created")
-        if pid_file:
-            write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
-    except BaseException:
-        _undo_create(cdir, container)
-        raise
+        bundle = os.path.abspath(bundle)
+        from pyrunc.config.load import load_bundle
+
+        config = load_bundle(bundle)
+        if preserve_fds < 0:
+            raise PyruncError("--preserve-fds: must not be negative")
+        if console_socket and not (config.get("process") or {}).get("terminal"):
+            raise PyruncError("--console-socket: process.terminal is false in config.json")
+        rootfs = os.path.join(bundle, config["root"]["path"])
+        store = store_for(opts)
+        container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
+                                  rfc3339_nano(time.time_ns()), store.path(container_id))
+        cdir = store.create(container_id, container.doc)
+        from pyrunc.testpoint import pause_at
+
+        try:
+            pause_at("claimed")
+            _launch(opts, cdir, container, stop_warming, console_socket=console_socket,
+                    pidfd_socket=pidfd_socket, no_pivot=no_pivot,
+                    no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+            pause_at("ready")
+            container.doc["phase"] = "created"
+            cdir.write_state(container.doc)
+            pause_at("created")
+            if pid_file:
+                write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
+        except BaseException:
+            _undo_create(cdir, container)
+            raise
+        finally:
+            cdir.close()
+        return container
     finally:
-        cdir.close()
-    return container
+        if stop_warming is not None:
+            stop_warming()
 
 
-def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwargs: Any) -> None:
+def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container,
+            stop_warming: Callable[[], None] | None, **kwargs: Any) -> None:
     from pyrunc.linux import launcher
     from pyrunc.linux.hooks import run_hooks
 
@@ -118,6 +130,8 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
         except BaseException:
             container.doc["cgroup"] = {}  # join took back the cgroups it made
             raise
+        if stop_warming is not None:
+            stop_warming()
         if not joined["paths"]:  # rootless, with no cgroup it could write
             container.doc["cgroup"] = {}
         pause_at("cgroup")

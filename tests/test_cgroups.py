@@ -412,3 +412,55 @@ def test_systemd_paths() -> None:
     assert _systemd_path(":pfx:n", "x") == "/system.slice/pfx-n.scope"
     with pytest.raises(PyruncError, match="slice:prefix:name"):
         _systemd_path("/a/b", "x")
+
+
+def _own_cgroup_fds() -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith("/cgroup.procs"):
+            found.append(target)
+    return found
+
+
+def test_warming_moves_nothing_and_stops() -> None:
+    """The background writes of create's first-migration warm-up (cgroups/_migration.py) put
+    pyrunc where it already is, and stop leaves no thread writing and no fd open."""
+    with open("/proc/self/cgroup") as f:
+        before = f.read()
+    stop = cgroups.start_warming()
+    time.sleep(0.05)  # several periods of writes
+    assert _own_cgroup_fds(), "no cgroup.procs of our own cgroup was opened"
+    stop()
+    stop()  # a second call (create's finally after _launch's) does nothing
+    assert _own_cgroup_fds() == []
+    with open("/proc/self/cgroup") as f:
+        assert f.read() == before
+
+
+def test_warming_repeats_until_stopped(tmp_path: Path) -> None:
+    """The loop itself, on a plain file standing for cgroup.procs: the pid is written again
+    and again while the caller works, and not after stop."""
+    from pyrunc.linux.cgroups import _migration
+
+    procs = tmp_path / "cg" / "cgroup.procs"
+    procs.parent.mkdir()
+    procs.write_text("")
+    stop = _migration.start_warming(cgroups.Layout({"pids": str(tmp_path)}, {"pids": "/cg"}))
+    time.sleep(0.1)
+    stop()
+    writes = procs.read_text().count(str(os.getpid()))
+    assert writes >= 2
+    time.sleep(0.02)
+    assert procs.read_text().count(str(os.getpid())) == writes
+
+
+def test_warming_without_a_cgroup_to_write_does_nothing(tmp_path: Path) -> None:
+    from pyrunc.linux.cgroups import _migration
+
+    stop = _migration.start_warming(cgroups.Layout({"pids": str(tmp_path)}, {"pids": "/gone"}))
+    assert stop is _migration._nothing
+    assert _migration.start_warming(cgroups.Layout({}, {})) is _migration._nothing

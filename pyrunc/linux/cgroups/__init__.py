@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
-           "is_frozen", "join", "pids", "remove", "stats", "thaw", "update"]
+           "is_frozen", "join", "pids", "remove", "start_warming", "stats", "thaw", "update"]
 
 
 def _mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, str]:
@@ -103,6 +103,15 @@ class Layout:
         if not v1:
             return "v2"
         return "hybrid" if "" in self.mounts else "v1"
+
+
+def start_warming() -> Callable[[], None]:
+    """Begin paying the kernel's wait before a first cgroup migration in the background, while
+    the caller does other work; returns ``stop`` (call it after the real migrations).
+    See _migration.py."""
+    from pyrunc.linux.cgroups._migration import start_warming as start
+
+    return start(Layout.detect())
 
 
 def _systemd_path(path: str, container_id: str) -> str:
