@@ -146,6 +146,12 @@ def run(global_opts: GlobalOptions, container_id: str, opts: ExecOptions) -> int
         receiver = ConsoleReceiver()
         console_socket = receiver.path
     master = -1
+    stop_warming = None
+    if cgroup and not global_opts.is_rootless():
+        from pyrunc.linux import cgroups
+
+        # pay the kernel's first-migration wait while the process is set up (_migration.py)
+        stop_warming = cgroups.start_warming()
     try:
         request = launcher.ExecRequest(init_pidfd=pidfd, config=config,
                                        console_socket=console_socket,
@@ -161,6 +167,8 @@ def run(global_opts: GlobalOptions, container_id: str, opts: ExecOptions) -> int
         if receiver:
             master = receiver.receive()
     finally:
+        if stop_warming is not None:
+            stop_warming()
         os.close(pidfd)
         if receiver:
             receiver.close()
