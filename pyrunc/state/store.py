@@ -1,7 +1,9 @@
 """The state store: ``<root>/<id>/state.json``, written atomically, one lock per container.
 
-Atomic: state.json is written to a temp file in the same directory, fsync'ed, renamed over,
-so a reader never sees half a file even if pyrunc is killed mid-write. Locked: a command that
+Atomic: state.json is written to a temp file in the same directory and renamed over, so a
+reader never sees half a file even if pyrunc is killed mid-write. (Not fsync'ed, as runc does
+not: the root is a tmpfs under /run, and after a power loss no container is left to describe;
+on a disk-backed --root each fsync cost `create` ~0.7 ms.) Locked: a command that
 changes a container holds ``flock(LOCK_EX)`` on the container's directory fd, so concurrent
 commands on one id serialize while different ids never wait on each other.
 """
@@ -45,7 +47,6 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         os.write(fd, data)
-        os.fsync(fd)
     finally:
         os.close(fd)
     try:
