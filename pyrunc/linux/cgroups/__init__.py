@@ -445,7 +445,26 @@ def remove(record: dict[str, Any]) -> None:
             except OSError as err:
                 if err.errno != errno.EBUSY:
                     raise PyruncError(f"cgroup {directory}: {err.strerror}") from None
+                if _remove_children(directory):
+                    continue
                 time.sleep(0.01)
+
+
+def _remove_children(directory: str) -> bool:
+    """The cgroups made inside the container's own, deepest first, as runc's RemovePath: a
+    container with a writable cgroup mount (a nested systemd, a nested runtime) leaves some,
+    and a cgroup with children cannot be removed. Their processes died with the
+    container's; one not reaped yet is retried by the caller's loop on the top directory.
+    True when one was removed."""
+    removed = False
+    for root, dirs, _ in os.walk(directory, topdown=False):
+        for name in dirs:
+            try:
+                os.rmdir(os.path.join(root, name))
+                removed = True
+            except OSError:
+                pass
+    return removed
 
 
 def stats(record: dict[str, Any]) -> dict[str, Any]:
