@@ -242,6 +242,16 @@ def test_create_makes_a_delegated_scope_and_delete_stops_it(box: Box) -> None:
         assert record["cgroup"]["paths"] == {"": f"/sys/fs/cgroup{cgroup}"}
         assert box.pyrunc("start", name).returncode == 0
         assert json.loads(box.pyrunc("state", name).stdout)["status"] == "running"
+        # the rest goes through cgroupfs in the unit's cgroup, as without systemd
+        assert box.pyrunc("pause", name).returncode == 0
+        assert box.run("cat", f"/sys/fs/cgroup{cgroup}/cgroup.freeze").stdout.strip() == "1"
+        assert json.loads(box.pyrunc("state", name).stdout)["status"] == "paused"
+        assert box.pyrunc("resume", name).returncode == 0
+        assert json.loads(box.pyrunc("state", name).stdout)["status"] == "running"
+        execed = box.pyrunc("exec", "--detach", name, "sleep", "1000")
+        assert execed.returncode == 0, execed.stdout
+        procs = box.run("cat", f"/sys/fs/cgroup{cgroup}/cgroup.procs").stdout.split()
+        assert len(procs) == 2  # the init and the exec'd process, in the unit's cgroup
         assert box.pyrunc("kill", name, "KILL").returncode == 0
         deadline = time.monotonic() + 10
         while json.loads(box.pyrunc("state", name).stdout)["status"] != "stopped":
@@ -380,8 +390,11 @@ try:
                         "/system.slice/" + unit)
     shown = subprocess.run(["systemctl", "show", "-p", sys.argv[3], unit],
                            capture_output=True, text=True).stdout
+    _systemd.set_properties(unit, {"pids": {"limit": 20}}, True)  # what `update` does
+    updated = subprocess.run(["systemctl", "show", "-p", "TasksMax", unit],
+                             capture_output=True, text=True).stdout
     with open(f"/proc/{sleeper.pid}/cgroup") as f:
-        print(json.dumps({"show": shown, "cgroup": f.read()}))
+        print(json.dumps({"show": shown, "updated": updated, "cgroup": f.read()}))
 finally:
     sleeper.kill()
     sleeper.wait()
@@ -408,6 +421,7 @@ def test_resources_become_unit_properties(box: Box) -> None:
                      "MemoryMax": str(64 << 20), "AllowedCPUs": "0", "Delegate": "yes",
                      "ActiveState": "active"}
     assert f"0::/system.slice/{unit}\n" in result["cgroup"]
+    assert result["updated"] == "TasksMax=20\n"
     assert box.show(unit, "LoadState")["LoadState"] == "not-found"
 
 
