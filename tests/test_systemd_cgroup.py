@@ -491,3 +491,25 @@ def test_hot_commands_stay_off_cffi_without_a_unit() -> None:
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
+
+
+def test_cpuset_lists_become_bitmasks() -> None:
+    assert _systemd._bits("f", "0") == b"\x01"
+    assert _systemd._bits("f", "1-3, 8") == bytes([0b1110, 0b1])
+    assert _systemd._bits("f", "15,0-0") == bytes([1, 0x80])
+    for bad in ("", "a", "-1", "2-1", "0-70000", ","):
+        with pytest.raises(Exception, match=f'f: "{re.escape(bad)}" '):
+            _systemd._bits("f", bad)
+
+
+def test_delete_of_a_unit_record_without_systemd(tmp_path: Path) -> None:
+    """A record naming a unit, read where systemd no longer runs (the host): nothing to stop
+    over D-Bus, the cgroup directories are still removed."""
+    assert not _systemd.booted(), "this test is for a host without systemd"
+    from pyrunc.linux import cgroups
+
+    directory = tmp_path / "cg"  # stands for the unit's cgroup (rmdir is all remove does)
+    directory.mkdir()
+    cgroups.remove({"version": 2, "mode": "v2", "paths": {"": str(directory)},
+                    "unit": "pyrunc-gone.scope"})
+    assert not directory.exists()

@@ -484,11 +484,13 @@ def remove(record: dict[str, Any]) -> None:
     """Remove the container's cgroups. A killed process keeps its cgroup busy until it has
     been reaped, which its parent (the caller's subreaper) may do a little later: retry.
     A systemd unit (--systemd-cgroup where systemd runs) is stopped first: systemd removes
-    the cgroups it made, and what remains is removed here."""
+    the cgroups it made, and what remains is removed here (a systemd no longer running has
+    no unit to stop)."""
     if record.get("unit"):
         from pyrunc.linux.cgroups import _systemd
 
-        _systemd.stop_unit(record["unit"])
+        if _systemd.booted():
+            _systemd.stop_unit(record["unit"])
     for directory in (record.get("paths") or {}).values():
         for _ in range(500):
             try:

@@ -18,6 +18,7 @@ early boot).
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 
@@ -66,8 +67,9 @@ _PATH = b"/org/freedesktop/systemd1"
 _MANAGER = b"org.freedesktop.systemd1.Manager"
 _PRIVATE = b"unix:path=/run/systemd/private"
 JOB_TIMEOUT = 30.0  # runc's wait for a unit's job
-_USEC_INFINITY = 2**64 - 1
+_INFINITY = 2**64 - 1  # systemd's "infinity" for limits and times alike
 _CPU_PERIOD_DEFAULT = 100000  # the kernel's cfs period, µs
+_MAX_CPUS = 1 << 16  # beyond any kernel's NR_CPUS: a typo, not a mask of megabytes
 
 _ffi: Any = None
 _lib: Any = None
@@ -128,10 +130,9 @@ def _bits(field: str, spec: str) -> bytes:
                 continue
             first, _, last = part.partition("-")
             lo, hi = int(first), int(last or first)
-            if lo < 0 or hi < lo:
+            if lo < 0 or hi < lo or hi >= _MAX_CPUS:
                 raise ValueError(part)
-            for cpu in range(lo, hi + 1):
-                mask |= 1 << cpu
+            mask |= ((1 << (hi - lo + 1)) - 1) << lo
     except ValueError:
         raise PyruncError(f'{field}: "{spec}" is not a list of ranges') from None
     if not mask:
@@ -148,16 +149,16 @@ def resource_properties(resources: dict[str, Any], v2: bool, version: int
     memory = resources.get("memory") or {}
     limit = memory.get("limit")
     if limit:
-        value = _USEC_INFINITY if limit < 0 else int(limit)
+        value = _INFINITY if limit < 0 else int(limit)
         props.append(("MemoryMax" if v2 else "MemoryLimit", "t", value))
     if v2:
         if memory.get("reservation"):
             reservation = int(memory["reservation"])
-            props.append(("MemoryLow", "t", _USEC_INFINITY if reservation < 0 else reservation))
+            props.append(("MemoryLow", "t", _INFINITY if reservation < 0 else reservation))
         swap = memory.get("swap")
         if swap and limit and limit > 0:
             if swap < 0:
-                props.append(("MemorySwapMax", "t", _USEC_INFINITY))
+                props.append(("MemorySwapMax", "t", _INFINITY))
             elif swap >= limit:  # cgroupfs reports swap < limit
                 props.append(("MemorySwapMax", "t", int(swap - limit)))
     cpu = resources.get("cpu") or {}
@@ -171,7 +172,7 @@ def resource_properties(resources: dict[str, Any], v2: bool, version: int
     if period and version >= 242:
         props.append(("CPUQuotaPeriodUSec", "t", period))
     if quota or period:
-        per_sec = _USEC_INFINITY
+        per_sec = _INFINITY
         if quota > 0:
             # systemd keeps whole percents of a cpu: round up to 10 ms a second, as runc, so
             # that the cgroupfs quota pyrunc writes next still fits under the unit's
@@ -181,7 +182,7 @@ def resource_properties(resources: dict[str, Any], v2: bool, version: int
         props.append(("CPUQuotaPerSecUSec", "t", per_sec))
     pids_limit = (resources.get("pids") or {}).get("limit")
     if pids_limit:
-        props.append(("TasksMax", "t", _USEC_INFINITY if pids_limit < 0 else int(pids_limit)))
+        props.append(("TasksMax", "t", _INFINITY if pids_limit < 0 else int(pids_limit)))
     if version >= 244:
         if cpu.get("cpus"):
             props.append(("AllowedCPUs", "ay",
@@ -374,7 +375,7 @@ class _Bus:
             if left <= 0:
                 return "timeout"
             rc = lib.sd_bus_wait(self.bus, int(left * 1e6) + 1)
-            if rc < 0:
+            if rc < 0 and rc != -errno.EINTR:
                 self._check(rc, "waiting for the job")
         return self.jobs[job]
 
