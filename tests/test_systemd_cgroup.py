@@ -284,6 +284,28 @@ def test_empty_cgroups_path_is_runc_scope_in_system_slice(box: Box) -> None:
     assert not box.exists(f"/sys/fs/cgroup/system.slice/{unit}")
 
 
+def test_parent_slice_that_does_not_exist_yet(box: Box) -> None:
+    """systemd loads a parent slice named in Slice= itself (runc relies on that too): the
+    scope lands in /sdX.slice/sdX-y.slice/. The slices stay, as with runc (systemd keeps an
+    active slice until it is stopped)."""
+    name = f"sd-{_name()}"
+    parent = f"sd{name[3:]}-inner.slice"
+    unit = f"pyrunc-{name}.scope"
+    cgroup = f"/sd{name[3:]}.slice/{parent}/{unit}"
+    created = box.pyrunc("create", "-b", box.bundle(name, f"{parent}:pyrunc:{name}"), name)
+    assert created.returncode == 0, created.stdout
+    try:
+        assert box.show(unit, "ActiveState", "ControlGroup", "Slice") == {
+            "ActiveState": "active", "ControlGroup": cgroup, "Slice": parent}
+        assert _init_cgroup(box, name) == cgroup
+    finally:
+        deleted = box.pyrunc("delete", "--force", name)
+        box.run("systemctl", "stop", parent, f"sd{name[3:]}.slice")
+    assert deleted.returncode == 0, deleted.stdout
+    assert box.show(unit, "LoadState")["LoadState"] == "not-found"
+    assert not box.exists(f"/sys/fs/cgroup{cgroup}")
+
+
 def test_slice_name_makes_a_slice_unit(box: Box) -> None:
     name = f"sd-{_name()}"
     unit = f"system-sd{name[3:]}.slice"  # a dash nests: system-X.slice sits in system.slice
