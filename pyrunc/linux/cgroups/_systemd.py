@@ -110,14 +110,7 @@ def _load() -> tuple[Any, Any]:
     return _ffi, _lib
 
 
-# --- unit names and properties (pure logic) -------------------------------------------------
-
-def unit_of(slice_: str, prefix: str, name: str) -> str:
-    """The unit runc makes for slice:prefix:name (pyrunc's layout: no "-" without a prefix)."""
-    if name.endswith(".slice"):
-        return name
-    return f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
-
+# --- unit properties (pure logic; the unit name comes from cgroups._systemd_unit) ---------
 
 def _bits(field: str, spec: str) -> bytes:
     """A cpuset list ("0-3,6") as systemd's AllowedCPUs=/AllowedMemoryNodes= bitmask: byte i
