@@ -238,7 +238,7 @@ def test_add_process_and_pids(fake: dict[str, Any]) -> None:
 
 
 def test_features() -> None:
-    assert cgroups.features() == {"v1": True, "v2": True, "systemd": False,
+    assert cgroups.features() == {"v1": True, "v2": True, "systemd": True,
                                   "systemdUser": False, "rdma": True}
 
 

@@ -7,11 +7,14 @@ its v1 hierarchy if it has one, else the cgroup2 mount (see docs/cgroups.md).
 
 Paths follow runc: an absolute ``cgroupsPath`` is taken from each hierarchy's root, a relative
 one from pyrunc's own cgroup in that hierarchy, an empty one is ``<own cgroup>/<id>``; with
-``--systemd-cgroup`` it is ``slice:prefix:name`` laid out as systemd would lay out the unit.
+``--systemd-cgroup`` it is ``slice:prefix:name`` laid out as systemd would lay out the unit;
+where systemd runs, the unit is made over D-Bus first (_systemd.py), then pyrunc writes the
+cgroupfs files in its cgroups as without systemd.
 
 The record kept in state.json: ``{"version": 1|2, "mode": "v1"|"hybrid"|"v2",
 "paths": {hierarchy: directory}}`` where a hierarchy is a v1 controller list ("cpu,cpuacct",
-"name=systemd") or "" for cgroup2.
+"name=systemd") or "" for cgroup2, plus ``"unit": name`` for a systemd unit (records without
+it have none).
 
 Only the stdlib is imported here; resource planning, stats and the eBPF device program live in
 submodules imported when needed.
@@ -114,11 +117,10 @@ def start_warming() -> Callable[[], None]:
     return start(Layout.detect())
 
 
-def _systemd_path(path: str, container_id: str) -> str:
-    """slice:prefix:name as the path systemd gives that unit (runc's systemd driver layout;
-    pyrunc writes the cgroupfs files itself, it does not ask systemd over D-Bus)."""
+def _systemd_unit(path: str, container_id: str) -> tuple[str, str]:
+    """(parent slice, unit) of a --systemd-cgroup cgroupsPath "slice:prefix:name"."""
     if not path:
-        return f"/system.slice/runc-{container_id}.scope"
+        return "system.slice", f"runc-{container_id}.scope"
     parts = path.split(":")
     if len(parts) != 3:
         raise PyruncError(f'linux.cgroupsPath: expected "slice:prefix:name" for systemd cgroups,'
@@ -129,6 +131,14 @@ def _systemd_path(path: str, container_id: str) -> str:
         raise PyruncError(f'linux.cgroupsPath: "{path}" is not a valid slice:prefix:name')
     unit = name if name.endswith(".slice") else (f"{prefix}-{name}.scope" if prefix
                                                   else f"{name}.scope")
+    return slice_, unit
+
+
+def _systemd_path(path: str, container_id: str) -> str:
+    """slice:prefix:name as the path systemd gives that unit (runc's systemd driver layout).
+    Where systemd runs, the unit is made over D-Bus (_systemd.py); elsewhere pyrunc only
+    lays the cgroups out this way."""
+    slice_, unit = _systemd_unit(path, container_id)
     return _expand_slice(slice_) + "/" + unit
 
 
@@ -189,9 +199,42 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
     paths = _paths(layout, inner)
     record: dict[str, Any] = {"version": 2 if mode == "v2" else 1, "mode": mode, "paths": paths}
     resources = (config.get("linux") or {}).get("resources") or {}
-    optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
+    unit = ""
+    if systemd and not rootless:
+        from pyrunc.linux.cgroups import _systemd
+
+        if _systemd.booted():
+            slice_, unit = _systemd_unit(str((config.get("linux") or {}).get("cgroupsPath")
+                                             or ""), container_id)
+            record["unit"] = unit  # saved before the unit is made: `delete` stops it
     if before_create is not None:
         before_create(record)
+    if unit:
+        _systemd.start_unit(unit, slice_, pid, container_id, resources, mode == "v2", inner)
+    try:
+        return _join(layout, mode, record, paths, resources, config, pid, rootless)
+    except BaseException:
+        if unit:
+            _stop_failed_unit(unit, pid)
+        raise
+
+
+def _stop_failed_unit(unit: str, pid: int) -> None:
+    """Take back the unit of a create that failed (its init killed first, see _systemd._kill);
+    the original error is the one to report."""
+    from pyrunc.linux.cgroups import _systemd
+
+    _systemd._kill(pid)
+    try:
+        _systemd.stop_unit(unit)
+    except PyruncError:
+        pass
+
+
+def _join(layout: Layout, mode: str, record: dict[str, Any], paths: dict[str, str],
+          resources: dict[str, Any], config: dict[str, Any], pid: int, rootless: bool
+          ) -> dict[str, Any]:
+    optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
     created: dict[str, list[str]] = {}  # hierarchy -> the directories made there
     skipped: dict[str, str] = {}  # hierarchy -> why (rootless)
     where = ""
@@ -355,9 +398,14 @@ def add_process(record: dict[str, Any], pid: int) -> None:
 
 
 def update(record: dict[str, Any], resources: dict[str, Any]) -> None:
-    """Apply a linux.resources-shaped dict to a live container: only the keys present."""
+    """Apply a linux.resources-shaped dict to a live container: only the keys present (and,
+    in a systemd unit, its properties first, as runc)."""
     from pyrunc.linux.cgroups import _resources
 
+    if record.get("unit"):
+        from pyrunc.linux.cgroups import _systemd
+
+        _systemd.set_properties(record["unit"], resources, record.get("mode") == "v2")
     _resources.apply(record, resources, defaults=False, updating=True)
 
 
@@ -443,7 +491,15 @@ def thaw(record: dict[str, Any]) -> None:
 
 def remove(record: dict[str, Any]) -> None:
     """Remove the container's cgroups. A killed process keeps its cgroup busy until it has
-    been reaped, which its parent (the caller's subreaper) may do a little later: retry."""
+    been reaped, which its parent (the caller's subreaper) may do a little later: retry.
+    A systemd unit (--systemd-cgroup where systemd runs) is stopped first: systemd removes
+    the cgroups it made, and what remains is removed here (a systemd no longer running has
+    no unit to stop)."""
+    if record.get("unit"):
+        from pyrunc.linux.cgroups import _systemd
+
+        if _systemd.booted():
+            _systemd.stop_unit(record["unit"])
     for directory in (record.get("paths") or {}).values():
         for _ in range(500):
             try:
@@ -454,7 +510,26 @@ def remove(record: dict[str, Any]) -> None:
             except OSError as err:
                 if err.errno != errno.EBUSY:
                     raise PyruncError(f"cgroup {directory}: {err.strerror}") from None
+                if _remove_children(directory):
+                    continue
                 time.sleep(0.01)
+
+
+def _remove_children(directory: str) -> bool:
+    """The cgroups made inside the container's own, deepest first, as runc's RemovePath: a
+    container with a writable cgroup mount (a nested systemd, a nested runtime) leaves some,
+    and a cgroup with children cannot be removed. Their processes died with the
+    container's; one not reaped yet is retried by the caller's loop on the top directory.
+    True when one was removed."""
+    removed = False
+    for root, dirs, _ in os.walk(directory, topdown=False):
+        for name in dirs:
+            try:
+                os.rmdir(os.path.join(root, name))
+                removed = True
+            except OSError:
+                pass
+    return removed
 
 
 def stats(record: dict[str, Any]) -> dict[str, Any]:
@@ -465,6 +540,7 @@ def stats(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def features() -> dict[str, bool]:
-    """The linux.cgroup part of ``pyrunc features``. systemd is false: --systemd-cgroup lays
-    paths out as systemd would but pyrunc does not create units over D-Bus."""
-    return {"v1": True, "v2": True, "systemd": False, "systemdUser": False, "rdma": True}
+    """The linux.cgroup part of ``pyrunc features``. systemd: --systemd-cgroup makes a
+    transient unit over D-Bus where systemd runs (_systemd.py); systemdUser is false (no
+    rootless units through a user manager)."""
+    return {"v1": True, "v2": True, "systemd": True, "systemdUser": False, "rdma": True}
