@@ -19,7 +19,6 @@ from pyrunc.state.store import StateStore, check_id, write_atomic
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from pyrunc.cli.invoke import GlobalOptions
@@ -55,86 +54,89 @@ def create(opts: GlobalOptions, container_id: str, bundle: str, *,
            pid_file: str | None = None, no_pivot: bool = False, no_new_keyring: bool = False,
            preserve_fds: int = 0) -> Container:
     check_id(container_id)
-    stop_warming = None
-    if not opts.is_rootless():  # (a bad --rootless value fails here, before anything is made)
-        from pyrunc.linux import cgroups
+    opts.is_rootless()  # a bad --rootless value fails before anything is made
+    bundle = os.path.abspath(bundle)
+    from pyrunc.config.load import load_bundle
 
-        # the init's cgroup.procs write would wait for the kernel: start that wait now, in the
-        # background, while the config is read (cgroups/_migration.py)
-        stop_warming = cgroups.start_warming()
+    config = load_bundle(bundle)
+    if preserve_fds < 0:
+        raise PyruncError("--preserve-fds: must not be negative")
+    if console_socket and not (config.get("process") or {}).get("terminal"):
+        raise PyruncError("--console-socket: process.terminal is false in config.json")
+    rootfs = os.path.join(bundle, config["root"]["path"])
+    store = store_for(opts)
+    container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
+                              rfc3339_nano(time.time_ns()), store.path(container_id))
+    cdir = store.create(container_id, container.doc)
+    from pyrunc.testpoint import pause_at
+
     try:
-        bundle = os.path.abspath(bundle)
-        from pyrunc.config.load import load_bundle
-
-        config = load_bundle(bundle)
-        if preserve_fds < 0:
-            raise PyruncError("--preserve-fds: must not be negative")
-        if console_socket and not (config.get("process") or {}).get("terminal"):
-            raise PyruncError("--console-socket: process.terminal is false in config.json")
-        rootfs = os.path.join(bundle, config["root"]["path"])
-        store = store_for(opts)
-        container = Container.new(container_id, bundle, os.path.realpath(rootfs), config,
-                                  rfc3339_nano(time.time_ns()), store.path(container_id))
-        cdir = store.create(container_id, container.doc)
-        from pyrunc.testpoint import pause_at
-
-        try:
-            pause_at("claimed")
-            _launch(opts, cdir, container, stop_warming, console_socket=console_socket,
-                    pidfd_socket=pidfd_socket, no_pivot=no_pivot,
-                    no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
-            pause_at("ready")
-            container.doc["phase"] = "created"
-            cdir.write_state(container.doc)
-            pause_at("created")
-            if pid_file:
-                write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
-        except BaseException:
-            _undo_create(cdir, container)
-            raise
-        finally:
-            cdir.close()
-        return container
+        pause_at("claimed")
+        _launch(opts, cdir, container, console_socket=console_socket,
+                pidfd_socket=pidfd_socket, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                preserve_fds=preserve_fds)
+        pause_at("ready")
+        container.doc["phase"] = "created"
+        cdir.write_state(container.doc)
+        pause_at("created")
+        if pid_file:
+            write_atomic(os.path.abspath(pid_file), str(container.pid).encode())
+    except BaseException:
+        _undo_create(cdir, container)
+        raise
     finally:
-        if stop_warming is not None:
-            stop_warming()
+        cdir.close()
+    return container
 
 
-def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container,
-            stop_warming: Callable[[], None] | None, **kwargs: Any) -> None:
-    from pyrunc.linux import launcher
+def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwargs: Any) -> None:
+    from pyrunc.linux import cgroups, launcher
     from pyrunc.linux.hooks import run_hooks
+    from pyrunc.linux.namespaces import namespace_types
+    from pyrunc.testpoint import pause_at
 
     config = container.config
     hooks = config.get("hooks") or {}
+    rootless = opts.is_rootless()
+    # The init enters its cgroups by itself, without the kernel's global cgroup lock and its
+    # wait (join_own_cgroups in native/init/main.c), unless systemd must be given its pid or
+    # it will be in a user namespace (the cgroup files are not its to write there): then
+    # pyrunc moves it in, and meanwhile pays that wait in the background (_migration.py).
+    self_join = not (opts.systemd_cgroup or rootless or "user" in namespace_types(config))
+    stop_warming = None if self_join or rootless else cgroups.start_warming()
 
-    def on_namespaces_ready(pid: int) -> None:
-        from pyrunc.container import read_proc_stat
-        from pyrunc.linux import cgroups
-        from pyrunc.testpoint import pause_at
+    def record(cgroup: dict[str, Any]) -> None:
+        # the cgroup paths (and the pid, once there is one) are saved before any cgroup is
+        # made: if create is killed from here on, `delete --force` finds them all
+        container.doc["cgroup"] = cgroup
+        cdir.write_state(container.doc)
+        pause_at("recorded")
 
-        stat = read_proc_stat(pid)
-        container.doc["pid"], container.doc["start_time"] = pid, stat[1] if stat else 0
-
-        def record(cgroup: dict[str, Any]) -> None:
-            # the pid and the cgroup paths are saved before any cgroup is made: if create is
-            # killed from here on, `delete --force` finds the init and every cgroup
-            container.doc["cgroup"] = cgroup
-            cdir.write_state(container.doc)
-            pause_at("recorded")
-
+    def make_cgroups(pid: int | None) -> dict[str, Any]:
         try:
-            joined = cgroups.join(container.config, container.id, pid,
-                                  systemd=opts.systemd_cgroup, rootless=opts.is_rootless(),
-                                  before_create=record)
+            joined = cgroups.join(config, container.id, pid, systemd=opts.systemd_cgroup,
+                                  rootless=rootless, before_create=record)
         except BaseException:
             container.doc["cgroup"] = {}  # join took back the cgroups it made
             raise
-        if stop_warming is not None:
-            stop_warming()
         if not joined["paths"]:  # rootless, with no cgroup it could write
             container.doc["cgroup"] = {}
-        pause_at("cgroup")
+        if pid is not None:
+            pause_at("cgroup")
+        return joined
+
+    def on_namespaces_ready(pid: int) -> None:
+        from pyrunc.container import read_proc_stat
+
+        stat = read_proc_stat(pid)
+        container.doc["pid"], container.doc["start_time"] = pid, stat[1] if stat else 0
+        if self_join:
+            cdir.write_state(container.doc)  # the init is in its cgroups already
+            pause_at("cgroup")
+        else:
+            make_cgroups(pid)
+            if stop_warming is not None:
+                stop_warming()
         state = container.hook_state("creating")
         run_hooks("prestart", hooks.get("prestart"), state)
         run_hooks("createRuntime", hooks.get("createRuntime"), state)
@@ -147,11 +149,16 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container,
         state_dir=cdir.path, **kwargs,
     )
     try:
+        if self_join:
+            request.cgroups = dict(make_cgroups(None)["paths"])
         launcher.launch(request, on_namespaces_ready, hook_state)
     except launcher.LaunchError as err:
         raise PyruncError(str(err) + _oom_reason(container)) from None
     except ValueError as err:  # a plan encoder found a field it cannot honour
         raise ConfigError([str(err)]) from None
+    finally:
+        if stop_warming is not None:
+            stop_warming()
 
 
 def _oom_reason(container: Container) -> str:

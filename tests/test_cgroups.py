@@ -85,6 +85,25 @@ def test_mode_and_paths(created: Callable[..., tuple[str, dict[str, Any]]]) -> N
     assert record["paths"][""] == f"{UNIFIED}/{container_id}"
 
 
+@pytest.mark.parametrize("userns", [False, True], ids=["init-joins-itself", "user-namespace"])
+def test_init_is_in_every_cgroup_of_its_record(
+        created: Callable[..., tuple[str, dict[str, Any]]], runtime: Runtime,
+        userns: bool) -> None:
+    """Whoever moves it (the init itself, by `tasks` and CLONE_INTO_CGROUP; or, with a user
+    namespace, pyrunc by cgroup.procs), the waiting init is in each of its cgroups, v1 and
+    v2 alike, before create returns."""
+    config = _config("exec sleep 100")
+    if userns:
+        config["linux"]["namespaces"].append({"type": "user"})
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    container_id, record = created(config)
+    pid = runtime.state(container_id)["pid"]
+    assert record["paths"]
+    for directory in record["paths"].values():
+        assert str(pid) in _read(directory, "cgroup.procs").split(), directory
+
+
 def test_memory_limit_oom_kills(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
     # the shell holds 64 MiB in a variable: more than the 32 MiB limit (no swap either)
     script = 'x=$(head -c 67108864 /dev/zero | tr "\\0" a); echo survived ${#x}'

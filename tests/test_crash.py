@@ -227,6 +227,7 @@ def test_init_killed_during_create(runtime: Runtime, hooked_bundle: Path, tmp_pa
     try:
         creator.wait_stopped()
         pid = _recorded_pid(runtime, unique_id)
+        assert pid > 0  # (kill(0) would signal this test's own process group)
         os.kill(pid, signal.SIGKILL)
         assert _state_is_clean(runtime, unique_id) in ("stopped", "gone")
         creator.proc.send_signal(signal.SIGCONT)

@@ -22,6 +22,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import pytest
 from helpers import ROOTFS, Runtime, busybox_config, cgroup_dirs, write_bundle
 
+from pyrunc.container import read_proc_stat
 from pyrunc.linux import launcher
 from pyrunc.linux.capabilities import CAPABILITIES
 
@@ -914,10 +916,14 @@ def test_signals_never_reach_a_reused_pid(runtime: Runtime, tmp_path: Path,
     name = cid("reuse")
     assert runtime("create", "-b", str(write_bundle(tmp_path / "bundle-reuse", config)),
                    name).returncode == 0
+    state_file = runtime.root / name / "state.json"
+    doc = json.loads(state_file.read_text())
+    # a reused pid belongs to a process that started later: in a later clock tick (start
+    # times have 10 ms ticks, and create is quicker than that)
+    time.sleep(0.02)
     victim = subprocess.Popen(["sleep", "1000"])
     try:
-        state_file = runtime.root / name / "state.json"
-        doc = json.loads(state_file.read_text())
+        assert read_proc_stat(victim.pid)[1] != doc["start_time"]
         doc["pid"] = victim.pid  # start_time stays the init's
         state_file.write_text(json.dumps(doc))
         runtime("kill", name, "KILL")

@@ -32,6 +32,8 @@ struct plan {
     int terminal, new_keyring, userns_maps;
     uint32_t preserve_fds;
     int exec_mode; uint32_t exec_ns;         /* `pyrunc exec`: namespaces to join via pidfd */
+    struct strlist cgroup_tasks;             /* v1 `tasks` files stage 1 joins itself */
+    const char *cgroup2_dir;                 /* the init is cloned into this cgroup2 dir */
     /* root filesystem */
     const char *rootfs;
     uint32_t rootfs_propagation;

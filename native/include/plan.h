@@ -32,6 +32,9 @@ enum plan_tag {
     T_USERNS_MAPS = 0x0b,     /* u32 0/1: the runtime writes id maps, wait for it */
     T_EXEC = 0x0c,            /* u32 CLONE_NEW* flags: `exec` mode, join these namespaces of the
                                * container init (pidfd in argv[3]); no rootfs records */
+    T_CGROUP_TASKS = 0x0d,    /* path of a v1 hierarchy's `tasks` file, repeated: stage 1
+                               * joins by writing "0" there (no global lock, see main.c) */
+    T_CGROUP2_DIR = 0x0e,     /* path of the cgroup2 directory: the init is cloned into it */
     /* root filesystem */
     T_ROOTFS = 0x100,         /* absolute path */
     T_ROOTFS_PROPAGATION = 0x101, /* u32 MS_* propagation flags for / */

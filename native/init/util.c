@@ -136,6 +136,8 @@ int parse_plan(struct plan *p, const uint8_t *buf, size_t len)
         case T_NEW_KEYRING: p->new_keyring = u32(&c); break;
         case T_USERNS_MAPS: p->userns_maps = u32(&c); break;
         case T_EXEC: p->exec_mode = 1; p->exec_ns = u32(&c); break;
+        case T_CGROUP_TASKS: rc = push(&p->cgroup_tasks, str(&c)); break;
+        case T_CGROUP2_DIR: p->cgroup2_dir = str(&c); break;
         case T_ROOTFS: p->rootfs = str(&c); break;
         case T_ROOTFS_PROPAGATION: p->rootfs_propagation = u32(&c); break;
         case T_MOUNT: {

@@ -51,7 +51,7 @@ class LaunchRequest:
     """A container to create. (A plain class, as the others here: importing dataclasses
     costs `create` ~10 ms, docs/performance.md.)"""
 
-    __slots__ = ("bundle", "config", "console_socket", "container_id", "extra_env",
+    __slots__ = ("bundle", "cgroups", "config", "console_socket", "container_id", "extra_env",
                  "no_new_keyring", "no_pivot", "pidfd_socket", "preserve_fds", "state_dir")
 
     def __init__(self, container_id: str, bundle: str, config: dict[str, Any], state_dir: str,
@@ -64,6 +64,9 @@ class LaunchRequest:
         self.preserve_fds, self.no_pivot, self.no_new_keyring = (preserve_fds, no_pivot,
                                                                   no_new_keyring)
         self.extra_env: list[str] = extra_env if extra_env is not None else []
+        # hierarchy -> the container's cgroup, made already, that the init enters by itself
+        # (join_own_cgroups in native/init/main.c); empty: the runtime moves it in
+        self.cgroups: dict[str, str] = {}
 
 
 class Launched:
@@ -86,6 +89,9 @@ def build_plan(req: LaunchRequest, preserve_fds: int) -> bytes:
     records += mounts.rootfs_records(config, req.bundle, no_pivot=req.no_pivot)
     records += process.records(config)
     records += [(plan.T_ENV, plan.s(e)) for e in req.extra_env]
+    for hierarchy, directory in sorted(req.cgroups.items()):
+        records.append((plan.T_CGROUP_TASKS, plan.s(os.path.join(directory, "tasks")))
+                       if hierarchy else (plan.T_CGROUP2_DIR, plan.s(directory)))
     return plan.encode(records)
 
 

@@ -181,11 +181,13 @@ def _read(path: str) -> str:
         return f.read().strip()
 
 
-def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = False, *,
+def join(config: dict[str, Any], container_id: str, pid: int | None, systemd: bool = False, *,
          layout: Layout | None = None, rootless: bool = False,
          before_create: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Create the container's cgroups, apply linux.resources (all of it, devices included),
-    then move ``pid`` in. On failure nothing created here is left behind. ``before_create``
+    then move ``pid`` in (None: the init enters them by itself, see LaunchRequest.cgroups;
+    not with systemd, whose unit needs the pid). On failure nothing created here is left
+    behind. ``before_create``
     gets the record before the first directory is made (so that it can be saved: a runtime
     killed half-way leaves a state whose `delete` finds every cgroup).
 
@@ -210,11 +212,13 @@ def join(config: dict[str, Any], container_id: str, pid: int, systemd: bool = Fa
     if before_create is not None:
         before_create(record)
     if unit:
+        assert pid is not None, "a systemd unit is made with its first process"
         _systemd.start_unit(unit, slice_, pid, container_id, resources, mode == "v2", inner)
     try:
         return _join(layout, mode, record, paths, resources, config, pid, rootless)
     except BaseException:
         if unit:
+            assert pid is not None
             _stop_failed_unit(unit, pid)
         raise
 
@@ -232,7 +236,7 @@ def _stop_failed_unit(unit: str, pid: int) -> None:
 
 
 def _join(layout: Layout, mode: str, record: dict[str, Any], paths: dict[str, str],
-          resources: dict[str, Any], config: dict[str, Any], pid: int, rootless: bool
+          resources: dict[str, Any], config: dict[str, Any], pid: int | None, rootless: bool
           ) -> dict[str, Any]:
     optional = rootless and not (config.get("linux") or {}).get("cgroupsPath")
     created: dict[str, list[str]] = {}  # hierarchy -> the directories made there
@@ -269,7 +273,7 @@ def _join(layout: Layout, mode: str, record: dict[str, Any], paths: dict[str, st
                 _resources.apply(record, devices, defaults=True, config_devices=config_devices)
             except (PyruncError, OSError):
                 pass  # runc too: device rules need CAP_SYS_ADMIN in the host's namespace
-        for hierarchy, directory in list(paths.items()):
+        for hierarchy, directory in list(paths.items()) if pid is not None else []:
             where = directory
             try:
                 _write(os.path.join(directory, "cgroup.procs"), str(pid))
