@@ -449,6 +449,37 @@ def test_resources_become_unit_properties(box: Box) -> None:
 
 # --- the host: no systemd --------------------------------------------------------------------
 
+def test_pure_cgroup2_the_init_is_cloned_into_its_cgroup(box: Box) -> None:
+    """Inside the box pyrunc sees a pure cgroup2 host. Without --systemd-cgroup (the cgroupfs
+    driver, as most engines run pyrunc) the init is cloned straight into its cgroup
+    (clone3 CLONE_INTO_CGROUP), and start, pause and delete work on it."""
+    name = f"v2-{_name()}"
+    cgroup = f"/pyrunc-v2/{name}"
+    bundle = box.bundle(name, cgroup)
+
+    def pyrunc(*args: str) -> subprocess.CompletedProcess[str]:
+        return box.run(PYTHON, "-m", "pyrunc", "--root", INNER_ROOT, *args)
+
+    created = pyrunc("create", "-b", bundle, name)
+    assert created.returncode == 0, created.stdout
+    try:
+        record = json.loads(box.run("cat", f"{INNER_ROOT}/{name}/state.json").stdout)
+        assert record["cgroup"]["mode"] == "v2"
+        assert record["cgroup"]["paths"] == {"": f"/sys/fs/cgroup{cgroup}"}
+        assert _init_cgroup(box, name) == cgroup
+        assert pyrunc("start", name).returncode == 0
+        assert pyrunc("pause", name).returncode == 0
+        assert box.run("cat", f"/sys/fs/cgroup{cgroup}/cgroup.freeze").stdout.strip() == "1"
+        assert pyrunc("resume", name).returncode == 0
+        deleted = pyrunc("delete", "--force", name)
+        assert deleted.returncode == 0, deleted.stdout
+    finally:
+        pyrunc("delete", "--force", name)
+        box.run("rmdir", "/sys/fs/cgroup/pyrunc-v2")
+    assert not box.exists(f"/sys/fs/cgroup{cgroup}")
+    assert name not in box.inner_ids()
+
+
 def test_host_without_systemd_lays_out_the_path(runtime: Runtime, make_bundle: Any) -> None:
     """No /run/systemd/system here: --systemd-cgroup writes the unit's cgroups itself, and
     the record names no unit (so `delete` never talks D-Bus)."""
