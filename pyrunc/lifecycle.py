@@ -185,7 +185,10 @@ def _undo_create(cdir: ContainerDir, container: Container) -> None:
         if container.doc.get("cgroup"):
             from pyrunc.linux import cgroups
 
-            cgroups.remove(container.doc["cgroup"])
+            try:
+                cgroups.remove(container.doc["cgroup"])
+            except PyruncError as err:
+                log.warning(str(err))  # said, but the create's own error is the one to report
     finally:
         cdir.remove()
 

@@ -422,14 +422,20 @@ def _primary(record: dict[str, Any]) -> str | None:
 
 
 def pids(record: dict[str, Any]) -> list[int]:
+    """Every process in the container's cgroup and in the cgroups made below it (a nested
+    systemd or runtime makes some), as runc's GetAllPids: `ps`, `kill --all` and `delete`
+    reach them all."""
     directory = _primary(record)
     if not directory:
         return []
-    try:
-        with open(os.path.join(directory, "cgroup.procs")) as f:
-            return [int(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
+    found: list[int] = []
+    for root, _dirs, _files in os.walk(directory):
+        try:
+            with open(os.path.join(root, "cgroup.procs")) as f:
+                found += [int(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            continue  # removed while we walked
+    return found
 
 
 def _freezer(record: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -517,6 +523,9 @@ def remove(record: dict[str, Any]) -> None:
                 if _remove_children(directory):
                     continue
                 time.sleep(0.01)
+        else:  # runc's RemovePath fails too: say so rather than leave it behind unsaid
+            raise PyruncError(f"cgroup {directory}: still busy after 5 s (a process in it "
+                              "that is not the container's, or not reaped)")
 
 
 def _remove_children(directory: str) -> bool:
