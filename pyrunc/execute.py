@@ -8,9 +8,7 @@ container's seccomp filter, capabilities and rlimits like the init did (linux/la
 
 from __future__ import annotations
 
-import copy
 import os
-from dataclasses import dataclass, field
 
 from pyrunc import jsonio
 from pyrunc.errors import PyruncError
@@ -22,28 +20,34 @@ if TYPE_CHECKING:
     from pyrunc.cli.invoke import GlobalOptions
 
 
-@dataclass
 class ExecOptions:
-    """What `pyrunc exec` was asked, apart from the container id."""
+    """What `pyrunc exec` was asked, apart from the container id. (A plain class: importing
+    dataclasses costs every exec ~20 ms, docs/performance.md.)"""
 
-    command: list[str] = field(default_factory=list)
-    process_file: str | None = None
-    cwd: str | None = None
-    env: list[str] = field(default_factory=list)
-    tty: bool | None = None
-    user: str | None = None
-    additional_gids: list[int] = field(default_factory=list)
-    caps: list[str] = field(default_factory=list)
-    no_new_privs: bool = False
-    apparmor: str | None = None
-    process_label: str | None = None
-    console_socket: str | None = None
-    pidfd_socket: str | None = None
-    pid_file: str | None = None
-    detach: bool = False
-    preserve_fds: int = 0
-    sub_cgroup: list[str] = field(default_factory=list)
-    ignore_paused: bool = False
+    __slots__ = ("additional_gids", "apparmor", "caps", "command", "console_socket", "cwd",
+                 "detach", "env", "ignore_paused", "no_new_privs", "pid_file", "pidfd_socket",
+                 "preserve_fds", "process_file", "process_label", "sub_cgroup", "tty", "user")
+
+    def __init__(self, *, command: list[str] | None = None, process_file: str | None = None,
+                 cwd: str | None = None, env: list[str] | None = None,
+                 tty: bool | None = None, user: str | None = None,
+                 additional_gids: list[int] | None = None, caps: list[str] | None = None,
+                 no_new_privs: bool = False, apparmor: str | None = None,
+                 process_label: str | None = None, console_socket: str | None = None,
+                 pidfd_socket: str | None = None, pid_file: str | None = None,
+                 detach: bool = False, preserve_fds: int = 0,
+                 sub_cgroup: list[str] | None = None, ignore_paused: bool = False) -> None:
+        self.command: list[str] = command or []
+        self.process_file, self.cwd, self.tty, self.user = process_file, cwd, tty, user
+        self.env: list[str] = env or []
+        self.additional_gids: list[int] = additional_gids or []
+        self.caps: list[str] = caps or []
+        self.no_new_privs, self.apparmor, self.process_label = (no_new_privs, apparmor,
+                                                                process_label)
+        self.console_socket, self.pidfd_socket, self.pid_file = (console_socket,
+                                                                 pidfd_socket, pid_file)
+        self.detach, self.preserve_fds, self.ignore_paused = detach, preserve_fds, ignore_paused
+        self.sub_cgroup: list[str] = sub_cgroup or []
 
 
 def build_process(config: dict[str, Any], opts: ExecOptions) -> dict[str, Any]:
@@ -52,7 +56,8 @@ def build_process(config: dict[str, Any], opts: ExecOptions) -> dict[str, Any]:
         return _read_process_file(opts.process_file)
     if not opts.command:
         raise PyruncError("exec: a command is required (or --process FILE)")
-    process = copy.deepcopy(config.get("process") or {})
+    # a deep copy of JSON data: a round trip through the C codec (copy.deepcopy imports ~2 ms)
+    process: dict[str, Any] = jsonio.loads(jsonio.dumps(config.get("process") or {}))
     process["args"] = list(opts.command)
     process["terminal"] = bool(opts.tty)
     if opts.cwd:
@@ -146,20 +151,29 @@ def run(global_opts: GlobalOptions, container_id: str, opts: ExecOptions) -> int
         receiver = ConsoleReceiver()
         console_socket = receiver.path
     master = -1
+    request = launcher.ExecRequest(init_pidfd=pidfd, config=config,
+                                   console_socket=console_socket,
+                                   pidfd_socket=opts.pidfd_socket,
+                                   preserve_fds=opts.preserve_fds, state=state)
     stop_warming = None
     if cgroup and not global_opts.is_rootless():
-        from pyrunc.linux import cgroups
+        from pyrunc.linux.namespaces import namespace_types
 
-        # pay the kernel's first-migration wait while the process is set up (_migration.py)
-        stop_warming = cgroups.start_warming()
+        if (status == "paused" or opts.sub_cgroup
+                or "user" in namespace_types(container.config)):
+            # pyrunc moves it in by pid (a process moving itself into a frozen v1 cgroup
+            # would freeze before it starts the process; in a user namespace the cgroup
+            # files are not its to write); the kernel's wait starts now (_migration.py)
+            from pyrunc.linux import cgroups
+
+            stop_warming = cgroups.start_warming()
+        else:  # it enters them by itself, with no wait (docs/cgroups.md)
+            request.cgroups = dict(cgroup.get("paths") or {})
     try:
-        request = launcher.ExecRequest(init_pidfd=pidfd, config=config,
-                                       console_socket=console_socket,
-                                       pidfd_socket=opts.pidfd_socket,
-                                       preserve_fds=opts.preserve_fds, state=state)
         try:
-            pid = launcher.exec_process(request, lambda pid: _join_cgroups(cgroup, pid,
-                                                                           opts.sub_cgroup))
+            pid = launcher.exec_process(
+                request, lambda pid: None if request.cgroups else _join_cgroups(
+                    cgroup, pid, opts.sub_cgroup))
         except launcher.LaunchError as err:
             raise PyruncError(str(err)) from None
         except ValueError as err:  # an encoder found a field it cannot honour

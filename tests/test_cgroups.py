@@ -12,13 +12,14 @@ import itertools
 import json
 import os
 import select
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import Runtime, busybox_config, cgroup_dirs
+from helpers import Runtime, busybox_config, cgroup_dirs, pyrunc_cmd
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import cgroups
@@ -102,6 +103,38 @@ def test_init_is_in_every_cgroup_of_its_record(
     assert record["paths"]
     for directory in record["paths"].values():
         assert str(pid) in _read(directory, "cgroup.procs").split(), directory
+
+
+@pytest.mark.parametrize("case", ["itself", "user-namespace", "paused"])
+def test_exec_process_is_in_every_cgroup_of_the_container(
+        created: Callable[..., tuple[str, dict[str, Any]]], runtime: Runtime, tmp_path: Path,
+        case: str) -> None:
+    """exec's process enters the container's cgroups by itself, or, with a user namespace or
+    into a paused container (--ignore-paused), pyrunc moves it in by pid. Into a paused
+    container the process is frozen until `resume`, and exec waits for it, as runc's."""
+    config = _config("exec sleep 100")
+    if case == "user-namespace":
+        config["linux"]["namespaces"].append({"type": "user"})
+        config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    container_id, record = created(config)
+    assert runtime("start", container_id).returncode == 0
+    flags = []
+    if case == "paused":
+        assert runtime("pause", container_id).returncode == 0
+        flags = ["--ignore-paused"]
+    pid_file = tmp_path / "exec.pid"
+    args = ["exec", "--detach", "--pid-file", str(pid_file), *flags, container_id,
+            "sleep", "100"]
+    with open(tmp_path / "exec.err", "w+") as err:
+        execing = subprocess.Popen([*pyrunc_cmd(), "--root", str(runtime.root), *args],
+                                   stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        if case == "paused":
+            assert runtime("resume", container_id).returncode == 0
+        assert execing.wait(timeout=30) == 0, err.seek(0) or err.read()
+    pid = pid_file.read_text().strip()
+    for directory in record["paths"].values():
+        assert pid in _read(directory, "cgroup.procs").split(), directory
 
 
 def test_memory_limit_oom_kills(runtime: Runtime, make_bundle: Callable[..., Path]) -> None:

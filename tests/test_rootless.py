@@ -412,7 +412,8 @@ def test_hot_commands_stay_light_rootless(rootless: User) -> None:
     assert rootless.pyrunc("create", "-b", str(bundle), "hot").returncode == 0
     env = rootless.env(PYTHONPROFILEIMPORTTIME="1")
     calls = {"state": ["state", "hot"], "list": ["list"], "start": ["start", "hot"],
-             "kill": ["kill", "hot", "KILL"], "delete": ["delete", "--force", "hot"]}
+             "exec": ["exec", "hot", "true"], "kill": ["kill", "hot", "KILL"],
+             "delete": ["delete", "--force", "hot"]}
     assert sorted(calls) == sorted(HOT)
     for command, args in calls.items():
         proc = rootless.pyrunc(*args, env=env)

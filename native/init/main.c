@@ -394,16 +394,20 @@ static void __attribute__((noreturn)) exec_init(const struct plan *p, int consol
 
 /* Stage 1 of `exec`: all the namespaces at once through the init's pidfd (atomic; and the pid
  * cannot have been reused, the runtime checked the pidfd against the state). */
+static int join_own_cgroups(const struct plan *p);
+static pid_t clone_init(int cgroup2_fd);
+
 static void __attribute__((noreturn)) exec_stage1(const struct plan *p, int pidfd,
                                                   int console_fd)
 {
+    int cgroup2_fd = join_own_cgroups(p);  /* before setns: as the host's root */
     if (p->exec_ns && setns(pidfd, (int)p->exec_ns) < 0) {
         fail_errno("join the container's namespaces");
         die();
     }
     close(pidfd);
     if (p->exec_ns & CLONE_NEWUSER) become_userns_root();
-    pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    pid_t child = clone_init(cgroup2_fd);
     if (child < 0) { fail_errno("clone the process"); die(); }
     if (child == 0)
         exec_init(p, console_fd);
@@ -472,8 +476,8 @@ static int join_own_cgroups(const struct plan *p)
     return fd;
 }
 
-/* Clone the container init as the runtime's child (CLONE_PARENT), into cgroup2_fd if it is
- * not -1. Without clone3 (before Linux 5.7; or a seccomp filter of our caller's that
+/* Clone the container init (or exec's process) as the runtime's child (CLONE_PARENT), into
+ * cgroup2_fd if it is not -1. Without clone3 (before Linux 5.7; or a seccomp filter of our caller's that
  * refuses it) the child enters that cgroup itself, the slow way. */
 static pid_t clone_init(int cgroup2_fd)
 {

@@ -89,10 +89,15 @@ def build_plan(req: LaunchRequest, preserve_fds: int) -> bytes:
     records += mounts.rootfs_records(config, req.bundle, no_pivot=req.no_pivot)
     records += process.records(config)
     records += [(plan.T_ENV, plan.s(e)) for e in req.extra_env]
-    for hierarchy, directory in sorted(req.cgroups.items()):
-        records.append((plan.T_CGROUP_TASKS, plan.s(os.path.join(directory, "tasks")))
-                       if hierarchy else (plan.T_CGROUP2_DIR, plan.s(directory)))
+    records += _cgroup_records(req.cgroups)
     return plan.encode(records)
+
+
+def _cgroup_records(cgroups: dict[str, str]) -> list[plan.Record]:
+    """The cgroups the process enters by itself (join_own_cgroups in native/init/main.c)."""
+    return [(plan.T_CGROUP_TASKS, plan.s(os.path.join(directory, "tasks"))) if hierarchy
+            else (plan.T_CGROUP2_DIR, plan.s(directory))
+            for hierarchy, directory in sorted(cgroups.items())]
 
 
 def _check_terminal(config: dict[str, Any], console_socket: str | None) -> None:
@@ -301,8 +306,8 @@ class _Init:
 class ExecRequest:
     """A process to start in a running container (`pyrunc exec`)."""
 
-    __slots__ = ("config", "console_socket", "init_pidfd", "pidfd_socket", "preserve_fds",
-                 "state")
+    __slots__ = ("cgroups", "config", "console_socket", "init_pidfd", "pidfd_socket",
+                 "preserve_fds", "state")
 
     def __init__(self, init_pidfd: int, config: dict[str, Any],
                  console_socket: str | None = None, pidfd_socket: str | None = None,
@@ -312,6 +317,7 @@ class ExecRequest:
         self.console_socket, self.pidfd_socket = console_socket, pidfd_socket
         self.preserve_fds = preserve_fds
         self.state = state  # the container's state, for a seccomp agent
+        self.cgroups: dict[str, str] = {}  # as LaunchRequest.cgroups: entered by the process
 
 
 def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
@@ -339,6 +345,7 @@ def exec_process(req: ExecRequest, on_started: Callable[[int], None]) -> int:
         records += process.records(config)
     except ValueError as err:
         raise LaunchError(str(err)) from None
+    records += _cgroup_records(req.cgroups)
     init = _Init()
     try:
         init.spawn(plan.encode(records), req.init_pidfd, req.console_socket)
