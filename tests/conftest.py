@@ -1,3 +1,10 @@
-from fixtures import make_bundle, nothing_leaks, pytest_configure, runtime
+from fixtures import (
+    make_bundle,
+    nothing_leaks,
+    pytest_configure,
+    runtime,
+    shared_rootfs_left_as_found,
+)
 
-__all__ = ["make_bundle", "nothing_leaks", "pytest_configure", "runtime"]
+__all__ = ["make_bundle", "nothing_leaks", "pytest_configure", "runtime",
+           "shared_rootfs_left_as_found"]

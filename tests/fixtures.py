@@ -83,6 +83,32 @@ def _our_mounts(basetemp: Path) -> list[str]:
         return [line for line in f if str(basetemp) in line or str(ROOTFS) in line]
 
 
+def _tree(top: Path) -> set[str]:
+    """Every path under ``top``, on its own filesystem (what a mount over a part hides)."""
+    found = set()
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not os.path.ismount(os.path.join(root, d))]
+        found.update(os.path.join(root, name) for name in dirs + files)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_rootfs_left_as_found() -> Iterator[None]:
+    """Most tests run containers on bundles/busybox/rootfs, the quick start's rootfs too.
+    Like runc, pyrunc makes mount points (and, without a /dev tmpfs, device nodes) in the
+    rootfs it is given; after the suite, whatever the tests added there is taken away."""
+    before = _tree(ROOTFS)
+    yield
+    for path in sorted(_tree(ROOTFS) - before, key=lambda p: p.count("/"), reverse=True):
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass  # a directory with something a test meant to keep: leave it
+
+
 @pytest.fixture(scope="session", autouse=True)
 def nothing_leaks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """After the whole suite: no stray container processes, mounts or cgroups."""
