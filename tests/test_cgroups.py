@@ -105,6 +105,48 @@ def test_init_is_in_every_cgroup_of_its_record(
         assert str(pid) in _read(directory, "cgroup.procs").split(), directory
 
 
+# Runs a command under a seccomp filter that answers clone3 with ENOSYS, as older container
+# engines' default profiles do (and as a kernel before 5.3 would).
+NO_CLONE3 = """
+import ctypes, os, sys
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_init.restype = ctypes.c_void_p
+lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+lib.seccomp_load.argtypes = [ctypes.c_void_p]
+ctx = lib.seccomp_init(0x7fff0000)  # SCMP_ACT_ALLOW
+nr = lib.seccomp_syscall_resolve_name(b"clone3")
+assert nr > 0 and lib.seccomp_rule_add(ctx, 0x00050000 | 38, nr, 0) == 0  # ERRNO(ENOSYS)
+assert lib.seccomp_load(ctx) == 0
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+@needs_hybrid
+def test_init_enters_its_cgroup2_cgroup_without_clone3(runtime: Runtime, tmp_path: Path,
+                                                       make_bundle: Callable[..., Path]) -> None:
+    """Where clone3 is refused, the init is cloned the old way and enters its cgroup2 cgroup
+    itself: create still works, and the init is in every cgroup of its record."""
+    import sys
+
+    container_id = f"noclone3-{os.getpid()}"
+    bundle = make_bundle(["sleep", "100"])
+    with open(tmp_path / "create.err", "w+") as err:
+        created = subprocess.run(
+            [sys.executable, "-c", NO_CLONE3, *pyrunc_cmd(), "--root", str(runtime.root),
+             "create", "-b", str(bundle), container_id],
+            stdin=subprocess.DEVNULL, stdout=err, stderr=err, timeout=60)
+        err.seek(0)
+        assert created.returncode == 0, err.read()
+    try:
+        record = _record(runtime, container_id)
+        pid = str(runtime.state(container_id)["pid"])
+        for directory in record["paths"].values():
+            assert pid in _read(directory, "cgroup.procs").split(), directory
+    finally:
+        assert runtime("delete", "--force", container_id).returncode == 0
+    assert cgroup_dirs(container_id) == []
+
+
 @pytest.mark.parametrize("case", ["itself", "user-namespace", "paused"])
 def test_exec_process_is_in_every_cgroup_of_the_container(
         created: Callable[..., tuple[str, dict[str, Any]]], runtime: Runtime, tmp_path: Path,

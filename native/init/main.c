@@ -477,8 +477,9 @@ static int join_own_cgroups(const struct plan *p)
 }
 
 /* Clone the container init (or exec's process) as the runtime's child (CLONE_PARENT), into
- * cgroup2_fd if it is not -1. Without clone3 (before Linux 5.7; or a seccomp filter of our caller's that
- * refuses it) the child enters that cgroup itself, the slow way. */
+ * cgroup2_fd if it is not -1. Without clone3 or its CLONE_INTO_CGROUP (before Linux 5.7:
+ * ENOSYS, or EINVAL for the flag; or a seccomp filter of our caller's refusing it: EPERM)
+ * the child enters that cgroup itself, the slow way. */
 static pid_t clone_init(int cgroup2_fd)
 {
     if (cgroup2_fd >= 0) {
@@ -488,7 +489,8 @@ static pid_t clone_init(int cgroup2_fd)
         args.flags = CLONE_PARENT | CLONE_INTO_CGROUP;
         args.cgroup = (uint64_t)cgroup2_fd;
         pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof args);
-        if (pid >= 0 || (errno != ENOSYS && errno != EPERM && errno != E2BIG)) {
+        if (pid >= 0 || (errno != ENOSYS && errno != EPERM && errno != E2BIG &&
+                         errno != EINVAL)) {
             if (pid == 0) close(cgroup2_fd);
             return pid;
         }
