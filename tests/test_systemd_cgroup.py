@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from helpers import REPO, Runtime, busybox_config, pyrunc_cmd, write_bundle
 
+from pyrunc.config.default import default_config
 from pyrunc.linux.capabilities import CAPABILITIES
 from pyrunc.linux.cgroups import _systemd
 
@@ -65,36 +66,19 @@ def _systemd_config(rootfs: Path, units: Path) -> dict[str, Any]:
         "root": {"path": str(rootfs), "readonly": True},
         "hostname": "sd-systemd",
         "mounts": [
-            {"destination": "/proc", "type": "proc", "source": "proc"},
-            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-                         "gid=5"]},
-            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-             "options": ["nosuid", "noexec", "nodev"]},
-            {"destination": "/sys", "type": "sysfs", "source": "sysfs",
-             "options": ["nosuid", "noexec", "nodev", "ro"]},
+            # pyrunc spec's, but for a writable cgroup2 at /sys/fs/cgroup (systemd's own)
+            *(m for m in default_config()["mounts"] if m["destination"] != "/sys/fs/cgroup"),
             {"destination": "/sys/fs/cgroup", "type": "cgroup2", "source": "cgroup2",
              "options": ["nosuid", "noexec", "nodev", "rw"]},
             {"destination": "/usr", "type": "bind", "source": "/usr", "options": ro},
             {"destination": "/etc", "type": "bind", "source": "/etc", "options": ro},
             {"destination": "/etc/systemd/system", "type": "bind", "source": str(units),
              "options": ro},
-            {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=755"]},
-            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=1777"]},
-            {"destination": "/var", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=755"]},
-            {"destination": "/var/tmp", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=1777"]},
-            {"destination": "/var/log", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=755"]},
-            {"destination": "/root", "type": "tmpfs", "source": "tmpfs",
-             "options": [*tmpfs, "mode=700"]},
+            # nothing of the host's /run, /tmp or /var: systemd-tmpfiles cleans them
+            *({"destination": d, "type": "tmpfs", "source": "tmpfs",
+               "options": [*tmpfs, f"mode={mode}"]}
+              for d, mode in (("/run", "755"), ("/tmp", "1777"), ("/var", "755"),
+                              ("/var/tmp", "1777"), ("/var/log", "755"), ("/root", "700"))),
             {"destination": prefix, "type": "bind", "source": prefix, "options": ro},
             {"destination": str(REPO), "type": "bind", "source": str(REPO),
              "options": ["rbind", "ro", "nosuid"]},
