@@ -241,6 +241,17 @@ def test_pids_limit_stops_fork_bomb(runtime: Runtime, make_bundle: Callable[...,
     assert "fork" in proc.stderr.lower() or "resource temporarily" in proc.stderr.lower()
 
 
+def test_pids_limit_of_one_is_the_container_process_alone(
+        runtime: Runtime, make_bundle: Callable[..., Path]) -> None:
+    """Only the init is ever in the container's cgroups, never pyrunc-init's stage 1 beside
+    it: a pids limit of 1 leaves room for exactly the container's process (as with runc)."""
+    script = "read c < /sys/fs/cgroup/pids/pids.current; echo $c; exec sh -c 'sleep 1 &'"
+    proc = runtime("run", "-b", str(make_bundle(config=_config(script, pids={"limit": 1}))),
+                   _id())
+    assert proc.stdout.split() == ["1"], (proc.stdout, proc.stderr)
+    assert "can't fork" in proc.stderr  # and the limit holds
+
+
 def test_cpu_and_cpuset_files(created: Callable[..., tuple[str, dict[str, Any]]]) -> None:
     _, record = created(cpu={"shares": 512, "quota": 50000, "period": 200000, "burst": 1000,
                              "cpus": "0", "mems": "0", "idle": 0})

@@ -394,13 +394,18 @@ static void __attribute__((noreturn)) exec_init(const struct plan *p, int consol
 
 /* Stage 1 of `exec`: all the namespaces at once through the init's pidfd (atomic; and the pid
  * cannot have been reused, the runtime checked the pidfd against the state). */
-static int join_own_cgroups(const struct plan *p);
+static void join_v1_cgroups(const struct plan *p);
+static int open_cgroup2(const struct plan *p);
 static pid_t clone_init(int cgroup2_fd);
 
 static void __attribute__((noreturn)) exec_stage1(const struct plan *p, int pidfd,
                                                   int console_fd)
 {
-    int cgroup2_fd = join_own_cgroups(p);  /* before setns: as the host's root */
+    /* before setns, as the host's root with the host's paths; stage 1 moves itself (not its
+     * child, as `create` does: the container's /sys/fs/cgroup is all its child could see);
+     * the pids limit counts the two of us for a moment, as runc's exec */
+    join_v1_cgroups(p);
+    int cgroup2_fd = open_cgroup2(p);
     if (p->exec_ns && setns(pidfd, (int)p->exec_ns) < 0) {
         fail_errno("join the container's namespaces");
         die();
@@ -454,12 +459,12 @@ static void close_inherited_fds(unsigned int first, int a, int b, int c)
  * for writing, and the first such write after a quiet spell waits for an RCU grace period:
  * 7-27 ms here, the largest wait in `create`. Two ways around it, both for a process that
  * places itself: in a v1 hierarchy a single-threaded process writes "0" (itself) to `tasks`,
- * which the kernel does without that lock; in cgroup2 the init is cloned straight into its
- * cgroup (clone3 CLONE_INTO_CGROUP, as crun does), so it never migrates. Done first, as the
- * host's root in the host's namespaces (the runtime does not ask for it with a user
- * namespace: there the cgroup files are not ours to write). Returns the cgroup2 directory
- * fd for the clone, or -1. */
-static int join_own_cgroups(const struct plan *p)
+ * which the kernel does without that lock (join_v1_cgroups); in cgroup2 the process is
+ * cloned straight into its cgroup (clone3 CLONE_INTO_CGROUP, as crun does, with the fd from
+ * open_cgroup2), so it never migrates. The cgroup files are opened as the host's root in the
+ * host's mount namespace (the runtime does not ask for this with a user namespace: there the
+ * cgroup files are not ours to write). */
+static void join_v1_cgroups(const struct plan *p)
 {
     for (int i = 0; i < p->cgroup_tasks.n; i++) {
         const char *path = p->cgroup_tasks.v[i];
@@ -470,6 +475,10 @@ static int join_own_cgroups(const struct plan *p)
         }
         close(fd);
     }
+}
+
+static int open_cgroup2(const struct plan *p)
+{
     if (!p->cgroup2_dir) return -1;
     int fd = open(p->cgroup2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) { fail_errno("open cgroup %s", p->cgroup2_dir); die(); }
@@ -540,7 +549,7 @@ int main(int argc, char **argv)
     if (p->exec_mode)  /* argv[3] is the container init's pidfd */
         exec_stage1(p, state_dir_fd, console_fd);
     int exec_fd = open_exec_fifo(state_dir_fd);
-    int cgroup2_fd = join_own_cgroups(p);
+    int cgroup2_fd = open_cgroup2(p);
     /* idmapped mounts are made while we are still in the host's user namespace */
     if (rootfs_early(p) < 0) die();
 
@@ -571,10 +580,27 @@ int main(int argc, char **argv)
         die();
     if ((p->ns_new & CLONE_NEWNET) && loopback_up() < 0) die();
 
+    /* The init, not stage 1, enters the v1 cgroups: alone in them, a pids limit of 1 holds
+     * (as with runc, whose limits come after its setup processes are gone). Its pid is
+     * reported once it is in: the runtime's hooks may look at its cgroups. */
+    int joined[2] = { -1, -1 };
+    if (p->cgroup_tasks.n && pipe2(joined, O_CLOEXEC) < 0) { fail_errno("pipe"); die(); }
     pid_t child = clone_init(cgroup2_fd);
     if (child < 0) { fail_errno("clone the container init"); die(); }
-    if (child == 0)
+    if (child == 0) {
+        if (joined[1] >= 0) {
+            join_v1_cgroups(p);  /* on failure it reports and exits: stage 1 reads EOF */
+            close(joined[0]);
+            (void)!write(joined[1], "j", 1);
+            close(joined[1]);
+        }
         container_init(p, exec_fd, console_fd);
+    }
+    if (joined[0] >= 0) {
+        char byte;
+        close(joined[1]);
+        if (read(joined[0], &byte, 1) != 1) _exit(1);  /* the init said why */
+    }
     uint32_t pid = (uint32_t)child;
     send_msg(SYNC_PID, &pid, 4);
     _exit(0);
