@@ -23,6 +23,19 @@ def pyrunc_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "pyrunc"]
 
 
+def run_through_files(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """subprocess.run with stdout and stderr through files, not pipes: a container that the
+    command leaves behind (detached, or a task's stdio) keeps them open, and must not make
+    this call wait for it. What is there when the command exits is returned, as text."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(argv, stdout=out, stderr=err, check=False, **kwargs)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                           out.read().decode(errors="replace"),
+                                           err.read().decode(errors="replace"))
+
+
 class Runtime:
     """pyrunc with a private --root, so tests never see each other's containers."""
 
@@ -32,21 +45,12 @@ class Runtime:
     def __call__(self, *args: str, input: str | None = None, timeout: float = 60,
                  global_args: tuple[str, ...] = (), **kwargs: Any
                  ) -> subprocess.CompletedProcess[str]:
-        """Run pyrunc; stdout and stderr go through files, not pipes: a detached container
-        keeps them open, and must not make this call wait for it."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run(
-                [*pyrunc_cmd(), "--root", str(self.root), *global_args, *args],
-                input=input.encode() if input is not None else None,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                stdout=out, stderr=err, timeout=timeout, **kwargs,
-            )
-            out.seek(0)
-            err.seek(0)
-            # a detached container may still write: read what is there now
-            return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                               out.read().decode(errors="replace"),
-                                               err.read().decode(errors="replace"))
+        """Run pyrunc (its output through files: see run_through_files)."""
+        return run_through_files(
+            [*pyrunc_cmd(), "--root", str(self.root), *global_args, *args],
+            input=input.encode() if input is not None else None,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            timeout=timeout, **kwargs)
 
     def state(self, container_id: str) -> dict[str, Any]:
         proc = self("state", container_id)

@@ -11,6 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from helpers import run_through_files
+
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SETPRIV = shutil.which("setpriv", path=PATH) or "setpriv"  # a test may give the user no PATH
 
@@ -93,16 +95,9 @@ class ThrowawayUser:
             stdin: object = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:
         """``command`` as the user; stdout/stderr through files, never pipes (a detached
         container keeps them open)."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run([*(prefix or []), *self.argv(command)],
-                                  env=env if env is not None else self.env(), stdin=stdin,
-                                  stdout=out, stderr=err, cwd=self.work, timeout=timeout,
-                                  check=False)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                               out.read().decode(errors="replace"),
-                                               err.read().decode(errors="replace"))
+        return run_through_files([*(prefix or []), *self.argv(command)],
+                                 env=env if env is not None else self.env(), stdin=stdin,
+                                 cwd=self.work, timeout=timeout)
 
     def processes(self) -> list[int]:
         """Live (not zombie) processes running as the user's uid."""

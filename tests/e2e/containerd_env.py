@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers import run_through_files
+
 IMAGE = "docker.io/pyrunc/busybox:e2e"
 # the pod sandbox ("pause") image of the CRI plugin: the same rootfs, sleeping
 PAUSE_IMAGE = "docker.io/pyrunc/pause:e2e"
@@ -195,15 +197,9 @@ class Containerd:
     def ctr(self, *args: str, namespace: str = NAMESPACE, timeout: float = 120
             ) -> subprocess.CompletedProcess[str]:
         """Run ctr; its output goes through files (a task's stdio may outlive the call)."""
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            proc = subprocess.run(["ctr", "--address", str(self.socket), "--namespace",
-                                   namespace, *args], stdin=subprocess.DEVNULL, stdout=out,
-                                  stderr=err, timeout=timeout)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                               out.read().decode(errors="replace"),
-                                               err.read().decode(errors="replace"))
+        return run_through_files(["ctr", "--address", str(self.socket), "--namespace",
+                                  namespace, *args], stdin=subprocess.DEVNULL,
+                                 timeout=timeout)
 
     def shims(self) -> list[int]:
         """Pids of the shims this daemon started (their command line names its socket)."""

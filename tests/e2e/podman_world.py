@@ -17,10 +17,11 @@ import subprocess
 import tempfile
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers import ROOTFS
+from helpers import ROOTFS, run_through_files
 
 IMAGE = "localhost/pyrunc-busybox:e2e"
 NETWORK = "pyrunc_e2e"
@@ -116,15 +117,9 @@ default_network = "{NETWORK}"
 
     def __call__(self, *args: str, timeout: float = 120, stdin: Any = subprocess.DEVNULL
                  ) -> subprocess.CompletedProcess[str]:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            # in the world's dir: conmon 2.1.6 writes an "oom" file into its cwd
-            proc = subprocess.run(self.argv(*args), env=self.env, stdin=stdin, stdout=out,
-                                  stderr=err, timeout=timeout, check=False, cwd=self.base)
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess(proc.args, proc.returncode,
-                                               out.read().decode(errors="replace"),
-                                               err.read().decode(errors="replace"))
+        # in the world's dir: conmon 2.1.6 writes an "oom" file into its cwd
+        return run_through_files(self.argv(*args), env=self.env, stdin=stdin,
+                                 timeout=timeout, cwd=self.base)
 
     def ok(self, *args: str, timeout: float = 120) -> str:
         """Run podman, which must succeed; its stdout."""
@@ -176,24 +171,12 @@ default_network = "{NETWORK}"
 
     def setup(self) -> None:
         self.write_network()
-        # the image: the project's busybox rootfs, as a tar stream on stdin
-        with tempfile.TemporaryFile() as tar:
-            subprocess.run(["tar", "-C", str(ROOTFS), "-c", "."], stdout=tar, check=True)
-            tar.seek(0)
-            proc = self("import", "--change", "CMD [\"/bin/sh\"]", "-", IMAGE, stdin=tar,
-                        timeout=300)
-        assert proc.returncode == 0, f"podman import failed: {proc.stderr}"
+        import_image(self, IMAGE)
 
     def teardown(self) -> list[str]:
         """Remove every container, pod, image and mount of this world; returns what could
         not be cleaned up (so the caller can report it)."""
-        problems = []
-        for args in (("pod", "rm", "--all", "--force", "--time", "0"),
-                     ("rm", "--all", "--force", "--time", "0"),
-                     ("rmi", "--all", "--force")):
-            proc = self(*args, timeout=300)
-            if proc.returncode != 0:
-                problems.append(f"podman {' '.join(args)}: {proc.stderr.strip()}")
+        problems = remove_all(self, pods=True)
         # overlay keeps its home bind-mounted on itself; anything else is a leftover
         mounts = _mounts_under(self.base)
         for target in sorted(mounts, key=len, reverse=True):
@@ -204,6 +187,32 @@ default_network = "{NETWORK}"
             problems.append(f"mounts left under {self.base}: {left}")
         shutil.rmtree(self.base, ignore_errors=True)
         return problems
+
+
+PodmanCall = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+def import_image(podman: PodmanCall, image: str) -> None:
+    """``image``: the project's busybox rootfs, imported as a tar stream on stdin."""
+    with tempfile.TemporaryFile() as tar:
+        subprocess.run(["tar", "-C", str(ROOTFS), "-c", "."], stdout=tar, check=True)
+        tar.seek(0)
+        proc = podman("import", "--change", 'CMD ["/bin/sh"]', "-", image, stdin=tar,
+                      timeout=300)
+    assert proc.returncode == 0, f"podman import failed: {proc.stderr}"
+
+
+def remove_all(podman: PodmanCall, *, pods: bool) -> list[str]:
+    """Remove every container (and pod) and image of a podman world; what failed."""
+    commands = [("rm", "--all", "--force", "--time", "0"), ("rmi", "--all", "--force")]
+    if pods:  # before their containers
+        commands.insert(0, ("pod", "rm", "--all", "--force", "--time", "0"))
+    problems = []
+    for args in commands:
+        proc = podman(*args, timeout=300)
+        if proc.returncode != 0:
+            problems.append(f"podman {' '.join(args)}: {proc.stderr.strip()}")
+    return problems
 
 
 def _mounts_under(base: Path) -> list[str]:

@@ -13,14 +13,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e.podman_world import containers_conf, storage_conf
-from helpers import ROOTFS, pyrunc_cmd
+from e2e.podman_world import containers_conf, import_image, remove_all, storage_conf
+from helpers import pyrunc_cmd
 from rootless_user import ThrowawayUser, proc_status
 
 pytestmark = pytest.mark.skipif(
@@ -83,19 +82,10 @@ class RootlessPodman(ThrowawayUser):
         return proc.stdout
 
     def setup(self) -> None:
-        with tempfile.TemporaryFile() as tar:
-            subprocess.run(["tar", "-C", str(ROOTFS), "-c", "."], stdout=tar, check=True)
-            tar.seek(0)
-            proc = self("import", "--change", 'CMD ["/bin/sh"]', "-", IMAGE, stdin=tar,
-                        timeout=300)
-        assert proc.returncode == 0, f"podman import failed: {proc.stderr}"
+        import_image(self, IMAGE)
 
     def teardown(self) -> list[str]:
-        problems = []
-        for args in (("rm", "--all", "--force", "--time", "0"), ("rmi", "--all", "--force")):
-            proc = self(*args, timeout=300)
-            if proc.returncode != 0:
-                problems.append(f"podman {' '.join(args)}: {proc.stderr.strip()}")
+        problems = remove_all(self, pods=False)
         # rootless podman keeps a pause process holding its user namespace: by its pid file
         pause = self.work / "tmp" / "pause.pid"
         if pause.exists():
