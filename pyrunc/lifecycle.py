@@ -99,9 +99,10 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
     hooks = config.get("hooks") or {}
     rootless = opts.is_rootless()
     # The init enters its cgroups by itself, without the kernel's global cgroup lock and its
-    # wait (join_own_cgroups in native/init/main.c), unless systemd must be given its pid or
-    # it will be in a user namespace (the cgroup files are not its to write there): then
-    # pyrunc moves it in, and meanwhile pays that wait in the background (_migration.py).
+    # wait (join_v1_cgroups and clone_init in native/init/main.c), unless systemd must be
+    # given its pid or it will be in a user namespace (the cgroup files are not its to write
+    # there): then pyrunc moves it in, and meanwhile pays that wait in the background
+    # (_migration.py).
     self_join = not (opts.systemd_cgroup or rootless or "user" in namespace_types(config))
     stop_warming = None if self_join or rootless else cgroups.start_warming()
 

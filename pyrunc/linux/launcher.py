@@ -65,7 +65,7 @@ class LaunchRequest:
                                                                   no_new_keyring)
         self.extra_env: list[str] = extra_env if extra_env is not None else []
         # hierarchy -> the container's cgroup, made already, that the init enters by itself
-        # (join_own_cgroups in native/init/main.c); empty: the runtime moves it in
+        # (join_v1_cgroups and clone_init in native/init/main.c); empty: the runtime moves it in
         self.cgroups: dict[str, str] = {}
 
 
@@ -94,7 +94,8 @@ def build_plan(req: LaunchRequest, preserve_fds: int) -> bytes:
 
 
 def _cgroup_records(cgroups: dict[str, str]) -> list[plan.Record]:
-    """The cgroups the process enters by itself (join_own_cgroups in native/init/main.c)."""
+    """The cgroups the process enters by itself (join_v1_cgroups and clone_init in
+    native/init/main.c)."""
     return [(plan.T_CGROUP_TASKS, plan.s(os.path.join(directory, "tasks"))) if hierarchy
             else (plan.T_CGROUP2_DIR, plan.s(directory))
             for hierarchy, directory in sorted(cgroups.items())]

@@ -3,17 +3,18 @@
 Moving a process into a cgroup (a write to ``cgroup.procs``, v1 or v2) takes the kernel's
 global ``cgroup_threadgroup_rwsem`` for writing. When no migration happened in the last few
 milliseconds that lock is in its fast mode, and the writer first waits for an RCU grace period
-to switch it over: 7-27 ms in the development VM, the largest single wait in ``create``. A
+to switch it over: 7-27 ms in the development VM, once the largest wait in ``create``. A
 writer that comes within about a grace period after another one does not wait (the lock is
 still in its slow mode), and takes ~0.1 ms.
 
 Most containers avoid the wait altogether: their init enters its cgroups by itself, which
-takes no such lock (join_own_cgroups in native/init/main.c). Where pyrunc must move a process
-by pid (``exec``; ``create`` with a user namespace or with systemd), it starts a thread that
-writes pyrunc's own pid into pyrunc's own ``cgroup.procs`` (a migration to where the process
-already is: nothing moves, but the kernel takes the lock the same way) and repeats that every
-few milliseconds while the process is set up; when the real pid is written, the lock is
-already in its slow mode. runc hides the same wait by joining the cgroups while its child
+takes no such lock (join_v1_cgroups and clone_init in native/init/main.c). Where pyrunc must
+move a process by pid (a user namespace, ``--systemd-cgroup``, ``exec --cgroup``, ``exec``
+into a paused container: docs/cgroups.md), it starts a thread that writes pyrunc's own pid
+into pyrunc's own ``cgroup.procs`` (a migration to where the process already is: nothing
+moves, but the kernel takes the lock the same way) and repeats that every few milliseconds
+while the process is set up; when the real pid is written, the lock is already in its slow
+mode. runc hides the same wait by joining the cgroups while its child
 starts. Every error is ignored: this only ever saves time (rootless, a read-only cgroupfs, or a
 v2 cgroup that refuses processes: nothing is gained and nothing breaks). docs/performance.md
 has the measurements.
