@@ -28,7 +28,7 @@ def run_through_files(argv: list[str], **kwargs: Any) -> subprocess.CompletedPro
     command leaves behind (detached, or a task's stdio) keeps them open, and must not make
     this call wait for it. What is there when the command exits is returned, as text."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.run(argv, stdout=out, stderr=err, check=False, **kwargs)
+        proc = subprocess.run(argv, stdout=out, stderr=err, **kwargs)
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(proc.args, proc.returncode,
