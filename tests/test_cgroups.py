@@ -23,7 +23,7 @@ from helpers import Runtime, busybox_config, cgroup_dirs, pyrunc_cmd
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import cgroups
-from pyrunc.linux.cgroups import _bpf, _resources
+from pyrunc.linux.cgroups import _bpf, _oom, _resources
 
 _counter = itertools.count()
 UNIFIED = "/sys/fs/cgroup/unified"
@@ -217,7 +217,7 @@ def test_oom_watcher_counts_kills(runtime: Runtime,
     limit = 32 << 20
     script = 'sleep 1; sh -c \'x=$(head -c 67108864 /dev/zero | tr "\\0" a)\'; exec sleep 100'
     container_id, record = created(_config(script, memory={"limit": limit, "swap": limit}))
-    with cgroups.OomWatcher(record) as watcher:
+    with _oom.OomWatcher(record) as watcher:
         assert watcher.read() == 0
         assert runtime("start", container_id).returncode == 0
         ready, _, _ = select.select([watcher], [], [], 20)

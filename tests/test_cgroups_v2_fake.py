@@ -15,7 +15,7 @@ import pytest
 
 from pyrunc.errors import PyruncError
 from pyrunc.linux import cgroups
-from pyrunc.linux.cgroups import _bpf
+from pyrunc.linux.cgroups import _bpf, _oom
 
 CONTROLLERS = "cpuset cpu io memory hugetlb pids rdma"
 LEAF_FILES = ["cgroup.procs", "cgroup.freeze", "memory.max", "memory.swap.max", "memory.low",
@@ -221,7 +221,7 @@ def test_oom_watcher_v2(fake: dict[str, Any]) -> None:
     record = cgroups.join(_config(), "c1", 1, layout=fake["layout"])
     events = fake["leaf"] / "memory.events"
     events.write_text("oom 0\noom_kill 0\n")
-    with cgroups.OomWatcher(record) as watcher:
+    with _oom.OomWatcher(record) as watcher:
         assert watcher.read() == 0
         assert select.select([watcher], [], [], 0)[0] == []
         events.write_text("oom 2\noom_kill 2\n")

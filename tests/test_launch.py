@@ -165,6 +165,39 @@ def test_start_of_a_dead_init_fails_and_removes_the_fifo(launch: Launch) -> None
         execfifo.start(req.state_dir, launched.pid)
 
 
+def test_start_fails_when_the_init_dies_before_reading_the_byte(launch: Launch) -> None:
+    import fcntl
+    import termios
+
+    launched, req = launch(_config("true"))
+    os.kill(launched.pid, 19)  # SIGSTOP: it cannot read start's byte
+    errors: list[str] = []
+
+    def start() -> None:
+        try:
+            execfifo.start(req.state_dir, launched.pid)
+        except LaunchError as err:
+            errors.append(str(err))
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    fifo = os.path.join(req.state_dir, execfifo.EXEC_FIFO)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # only to look: FIONREAD
+    try:
+        deadline = time.monotonic() + 10
+        while not int.from_bytes(fcntl.ioctl(reader, termios.FIONREAD, b"\0" * 4),
+                                 sys.byteorder):
+            assert time.monotonic() < deadline, "start never wrote its byte"
+            time.sleep(0.01)
+    finally:
+        os.close(reader)
+    os.kill(launched.pid, 9)  # the byte is written and unread: now the init dies
+    launch.wait(launched.pid)
+    starter.join(10)
+    assert errors == [f"the container init ({launched.pid}) exited before start"]
+    assert not os.path.exists(fifo)
+
+
 def test_failure_in_the_init_raises_and_leaves_nothing(launch: Launch) -> None:
     config = _config("true")
     config["linux"]["namespaces"].append({"type": "ipc", "path": "/proc/self/ns/net"})

@@ -38,19 +38,24 @@ def start(state_dir: str, pid: int) -> None:
         poller.register(fd, 0)  # POLLERR, always reported: the last reader has gone
         while not poller.poll():
             pass
-        if _unread(fd):  # the init died without reading the byte
+        if _unread(fifo):  # the init died without reading the byte
             raise LaunchError(f"the container init ({pid}) exited before start")
     finally:
         os.close(fd)
         unlink(fifo)
 
 
-def _unread(fd: int) -> int:
-    import fcntl
-    import sys
-    import termios
-
-    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4), sys.byteorder)
+def _unread(fifo: str) -> bool:
+    """Whether the byte is still in the fifo: read it back through a reader of our own
+    (FIONREAD would need the termios module, a shared library to load for every `start`).
+    Our write end is still open, so an empty fifo reads as EAGAIN, not as EOF."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        return bool(os.read(fd, 1))
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def unlink(path: str) -> None:

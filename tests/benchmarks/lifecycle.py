@@ -7,6 +7,9 @@ Measures, for each runtime found, with runs alternating between runtimes:
   state      `state ID` of a created container
   rss        VmRSS of the process that waits between create and start
   parallel   100 lifecycles, 8 at a time (wall time, failures, leftovers)
+and, with crun, the floor under any runtime whose three commands are each a fresh CPython
+interpreter: crun's work plus, per command, a bare interpreter's start-up (`python -I -S -c
+pass`) in place of crun's own (`crun --version`).
 Each run gets a fresh bundle directory and config.json, as engines do. On a hybrid cgroup
 host everything runs in a private mount namespace without /sys/fs/cgroup/unified, because
 crun 1.8 refuses that layout: every runtime runs under the same conditions.
@@ -136,6 +139,17 @@ class Bench:
             failures = sum(not ok for ok in pool.map(one, range(total)))
         return time.perf_counter() - start, failures
 
+    def start_up(self, argv: list[str]) -> tuple[float, float]:
+        """Wall and CPU seconds of a command that only starts and exits."""
+        start = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0)
+                                           for fd in (0, 1, 2)])
+        _, status, usage = os.wait4(pid, 0)
+        if status:
+            raise subprocess.CalledProcessError(status, argv)
+        return time.perf_counter() - start, usage.ru_utime + usage.ru_stime
+
     def leftovers(self, name: str) -> list[str]:
         root = self.work / f"root-{name}"
         return sorted(p.name for p in root.iterdir()) if root.exists() else []
@@ -173,6 +187,11 @@ def main() -> int:
         results: dict[str, dict[str, float]] = {name: {} for name in runtimes}
         samples: dict[str, dict[str, list[float]]] = {
             name: {"lifecycle": [], "state": [], "rss": []} for name in runtimes}
+        # the floor's start-ups: a bare interpreter (the one pyrunc runs on), crun's own
+        start_ups = {"python": [sys.executable, "-I", "-S", "-c", "pass"]}
+        if "crun" in runtimes:
+            start_ups["crun"] = [runtimes["crun"], "--version"]
+        starts: dict[str, list[tuple[float, float]]] = {name: [] for name in start_ups}
         for name in runtimes:  # warm the page cache once for each
             bench.lifecycle(name, "warm")
         for i in range(args.runs):
@@ -181,9 +200,14 @@ def main() -> int:
                 elapsed, rss = bench.state_and_rss(name, f"s{i}")
                 samples[name]["state"].append(elapsed)
                 samples[name]["rss"].append(rss)
+            for name, argv in start_ups.items():
+                starts[name].append(bench.start_up(argv))
         for name in runtimes:
             for measure, values in samples[name].items():
                 results[name][measure] = statistics.median(values)
+        start_up = {name: (statistics.median(w for w, _ in values),
+                           statistics.median(c for _, c in values))
+                    for name, values in starts.items()}
         if args.parallel != "0":
             total, width = (int(x) for x in args.parallel.split("x"))
             for name in runtimes:
@@ -192,6 +216,7 @@ def main() -> int:
                 results[name]["failures"] = failures
                 results[name]["leftovers"] = len(bench.leftovers(name))
         report(results, args.runs, args.parallel)
+        report_floor(results, start_up, args.parallel)
     return 0
 
 
@@ -213,6 +238,31 @@ def report(results: dict[str, dict[str, float]], runs: int, parallel: str) -> No
                           ("lifecycle", "state", "rss", "parallel")
                           if m in mine and m in theirs and theirs[m]]
                 print(f"pyrunc/{other}: " + ", ".join(ratios))
+
+
+def report_floor(results: dict[str, dict[str, float]],
+                 start_up: dict[str, tuple[float, float]], parallel: str) -> None:
+    """What no runtime can beat whose create, start and delete each start CPython: crun's
+    measured work, with each of crun's three start-ups (wall, CPU) replaced by a bare
+    interpreter's. The parallel run is CPU-bound on a small machine, so there the extra CPU
+    is spread over the CPUs. pyrunc's own Python work comes on top of this."""
+    crun = results.get("crun")
+    if not crun or "crun" not in start_up:
+        return
+    (py_wall, py_cpu), (crun_wall, crun_cpu) = start_up["python"], start_up["crun"]
+    print(f"\nstart-up alone: python -I -S -c pass {py_wall * 1000:.1f} ms "
+          f"({py_cpu * 1000:.1f} ms CPU), crun --version {crun_wall * 1000:.1f} ms "
+          f"({crun_cpu * 1000:.1f} ms CPU)")
+    lifecycle = crun["lifecycle"] + 3 * (py_wall - crun_wall)
+    line = (f"floor for three CPython start-ups: lifecycle {lifecycle * 1000:.1f} ms "
+            f"({lifecycle / crun['lifecycle']:.2f}x crun)")
+    if "parallel" in crun:
+        total = int(parallel.split("x")[0])
+        cpus = len(os.sched_getaffinity(0))
+        wall = crun["parallel"] + total * 3 * (py_cpu - crun_cpu) / cpus
+        line += (f", parallel ~{wall:.2f} s ({wall / crun['parallel']:.2f}x crun; "
+                 f"{cpus} CPUs)")
+    print(line)
 
 
 if __name__ == "__main__":

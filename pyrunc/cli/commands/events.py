@@ -78,9 +78,9 @@ def _stream(container: Any, record: dict[str, Any], period: float) -> int:
     import select
     import time
 
-    from pyrunc.linux import cgroups
+    from pyrunc.linux.cgroups._oom import OomWatcher
 
-    watcher = cgroups.OomWatcher(record) if record.get("paths") else None
+    watcher = OomWatcher(record) if record.get("paths") else None
     next_stats = time.monotonic()
     try:
         while container.init_alive():

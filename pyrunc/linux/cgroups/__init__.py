@@ -27,14 +27,13 @@ import os
 import time
 
 from pyrunc.errors import PyruncError
-from pyrunc.linux.cgroups._oom import OomWatcher
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (docs/performance.md)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["Layout", "OomWatcher", "add_process", "features", "freeze", "host_hierarchies",
+__all__ = ["Layout", "add_process", "features", "freeze", "host_hierarchies",
            "is_frozen", "join", "pids", "remove", "start_warming", "stats", "thaw", "update"]
 
 
