@@ -167,7 +167,7 @@ HOT = ["state", "start", "exec", "kill", "delete", "list"]
 HEAVY = ["typer", "click", "jsonschema", "pyroute2", "rich", "cffi", "referencing"]
 # what the hot commands have no use for, each a few ms of start-up (docs/performance.md)
 UNUSED = ["typing", "dataclasses", "inspect", "re", "enum", "functools", "json", "socket",
-          "signal", "subprocess", "selectors", "threading", "importlib", "warnings"]
+          "signal", "subprocess", "selectors", "threading", "importlib", "warnings", "termios"]
 
 
 def _imports(runtime: Runtime, *args: str) -> set[str]:
