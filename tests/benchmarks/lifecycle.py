@@ -7,9 +7,11 @@ Measures, for each runtime found, with runs alternating between runtimes:
   state      `state ID` of a created container
   rss        VmRSS of the process that waits between create and start
   parallel   100 lifecycles, 8 at a time (wall time, failures, leftovers)
-and, with crun, the floor under any runtime whose three commands are each a fresh CPython
-interpreter: crun's work plus, per command, a bare interpreter's start-up (`python -I -S -c
-pass`) in place of crun's own (`crun --version`).
+and, with crun, what no runtime whose three commands are each a fresh CPython process can
+beat here: measured, "py+crun", crun behind a bare interpreter (a script that only execs
+crun: every command is a CPython start-up plus crun's whole work); computed, the floor, crun's
+work plus per command a bare interpreter's start-up (`python -I -S -c pass`) in place of
+crun's own (`crun --version`). `--no-reference` leaves py+crun out.
 Each run gets a fresh bundle directory and config.json, as engines do. On a hybrid cgroup
 host everything runs in a private mount namespace without /sys/fs/cgroup/unified, because
 crun 1.8 refuses that layout: every runtime runs under the same conditions.
@@ -41,6 +43,19 @@ def default_runtimes() -> dict[str, str]:
         if path:
             found[name] = path
     return found
+
+
+REFERENCE = "py+crun"
+
+
+def reference_runtime(directory: Path, crun: str) -> str:
+    """A "runtime" that is a bare CPython (the one pyrunc runs on, without site) exec'ing
+    crun: a Python runtime whose own work costs nothing and is done by crun's C."""
+    script = directory / "py-crun"
+    script.write_text(f"#!{sys.executable} -IS\nimport os, sys\n"
+                      f"os.execv({crun!r}, [{crun!r}, *sys.argv[1:]])\n")
+    script.chmod(0o755)
+    return str(script)
 
 
 def runc_spec_config() -> dict[str, object]:
@@ -168,6 +183,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--parallel", default="100x8", help="TOTALxWIDTH, or 0 to skip")
     parser.add_argument("--runtime", action="append", default=[], help="NAME=PATH")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="without py+crun (crun behind a bare CPython)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench: run as root (containers are real)", file=sys.stderr)
@@ -183,6 +200,8 @@ def main() -> int:
         name, _, path = item.partition("=")
         runtimes[name] = path
     with tempfile.TemporaryDirectory(prefix="pyrunc-bench-") as tmp:
+        if "crun" in runtimes and not args.no_reference:
+            runtimes[REFERENCE] = reference_runtime(Path(tmp), runtimes["crun"])
         bench = Bench(runtimes, Path(tmp))
         results: dict[str, dict[str, float]] = {name: {} for name in runtimes}
         samples: dict[str, dict[str, list[float]]] = {
@@ -229,15 +248,21 @@ def report(results: dict[str, dict[str, float]], runs: int, parallel: str) -> No
         fails = f"{int(r.get('failures', 0))} (left {int(r.get('leftovers', 0))})"
         print(f"{name:<8} {r['lifecycle'] * 1000:>7.1f} ms {r['state'] * 1000:>5.1f} ms "
               f"{r['rss'] / 1024:>6.1f} MB {par:>9}  {fails if 'parallel' in r else '-'}")
-    mine = results.get("pyrunc")
+    for mine_name, others in (("pyrunc", ("runc", "crun")), (REFERENCE, ("crun",))):
+        report_ratios(results, mine_name, others)
+
+
+def report_ratios(results: dict[str, dict[str, float]], mine_name: str,
+                  others: tuple[str, ...]) -> None:
+    mine = results.get(mine_name)
     if mine:
-        for other in ("runc", "crun"):
+        for other in others:
             if other in results:
                 theirs = results[other]
                 ratios = [f"{m} {mine[m] / theirs[m]:.2f}x" for m in
                           ("lifecycle", "state", "rss", "parallel")
                           if m in mine and m in theirs and theirs[m]]
-                print(f"pyrunc/{other}: " + ", ".join(ratios))
+                print(f"{mine_name}/{other}: " + ", ".join(ratios))
 
 
 def report_floor(results: dict[str, dict[str, float]],
