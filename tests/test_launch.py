@@ -179,7 +179,7 @@ def test_start_fails_when_the_init_dies_before_reading_the_byte(launch: Launch) 
         except LaunchError as err:
             errors.append(str(err))
 
-    starter = threading.Thread(target=start)
+    starter = threading.Thread(target=start, daemon=True)
     starter.start()
     fifo = os.path.join(req.state_dir, execfifo.EXEC_FIFO)
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # only to look: FIONREAD
