@@ -104,7 +104,9 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
     # there): then pyrunc moves it in, and meanwhile pays that wait in the background
     # (_migration.py).
     self_join = not (opts.systemd_cgroup or rootless or "user" in namespace_types(config))
-    stop_warming = None if self_join or rootless else cgroups.start_warming()
+    # detected once, for the background wait and the join alike (None: join detects it)
+    layout = None if self_join or rootless else cgroups.Layout.detect()
+    stop_warming = None if layout is None else cgroups.start_warming(layout)
 
     def record(cgroup: dict[str, Any]) -> None:
         # the cgroup paths (and the pid, once there is one) are saved before any cgroup is
@@ -116,7 +118,7 @@ def _launch(opts: GlobalOptions, cdir: ContainerDir, container: Container, **kwa
     def make_cgroups(pid: int | None) -> dict[str, Any]:
         try:
             joined = cgroups.join(config, container.id, pid, systemd=opts.systemd_cgroup,
-                                  rootless=rootless, before_create=record)
+                                  layout=layout, rootless=rootless, before_create=record)
         except BaseException:
             container.doc["cgroup"] = {}  # join took back the cgroups it made
             raise

@@ -107,13 +107,13 @@ class Layout:
         return "hybrid" if "" in self.mounts else "v1"
 
 
-def start_warming() -> Callable[[], None]:
+def start_warming(layout: Layout | None = None) -> Callable[[], None]:
     """Begin paying the kernel's wait before a first cgroup migration in the background, while
     the caller does other work; returns ``stop`` (call it after the real migrations).
     See _migration.py."""
     from pyrunc.linux.cgroups._migration import start_warming as start
 
-    return start(Layout.detect())
+    return start(layout or Layout.detect())
 
 
 def _systemd_unit(path: str, container_id: str) -> tuple[str, str]:
