@@ -227,15 +227,16 @@ def main() -> int:
         start_up = {name: (statistics.median(w for w, _ in values),
                            statistics.median(c for _, c in values))
                     for name, values in starts.items()}
-        if args.parallel != "0":
-            total, width = (int(x) for x in args.parallel.split("x"))
+        total, width = ((int(x) for x in args.parallel.split("x")) if args.parallel != "0"
+                        else (0, 0))
+        if total:
             for name in runtimes:
                 wall, failures = bench.parallel(name, total, width)
                 results[name]["parallel"] = wall
                 results[name]["failures"] = failures
                 results[name]["leftovers"] = len(bench.leftovers(name))
         report(results, args.runs, args.parallel)
-        report_floor(results, start_up, args.parallel)
+        report_floor(results, start_up, total)
     return 0
 
 
@@ -266,11 +267,12 @@ def report_ratios(results: dict[str, dict[str, float]], mine_name: str,
 
 
 def report_floor(results: dict[str, dict[str, float]],
-                 start_up: dict[str, tuple[float, float]], parallel: str) -> None:
+                 start_up: dict[str, tuple[float, float]], total: int) -> None:
     """What no runtime can beat whose create, start and delete each start CPython: crun's
     measured work, with each of crun's three start-ups (wall, CPU) replaced by a bare
-    interpreter's. The parallel run is CPU-bound on a small machine, so there the extra CPU
-    is spread over the CPUs. pyrunc's own Python work comes on top of this."""
+    interpreter's. The parallel run (``total`` lifecycles; 0: not run) is CPU-bound on a
+    small machine, so there the extra CPU is spread over the CPUs. pyrunc's own Python work
+    comes on top of this."""
     crun = results.get("crun")
     if not crun or "crun" not in start_up:
         return
@@ -282,7 +284,6 @@ def report_floor(results: dict[str, dict[str, float]],
     line = (f"floor for three CPython start-ups: lifecycle {lifecycle * 1000:.1f} ms "
             f"({lifecycle / crun['lifecycle']:.2f}x crun)")
     if "parallel" in crun:
-        total = int(parallel.split("x")[0])
         cpus = len(os.sched_getaffinity(0))
         wall = crun["parallel"] + total * 3 * (py_cpu - crun_cpu) / cpus
         line += (f", parallel ~{wall:.2f} s ({wall / crun['parallel']:.2f}x crun; "
